@@ -1,0 +1,142 @@
+"""`make bench`: the project against the floor of its stack and against the usual design, side by side.
+
+Three servers take turns under the same load (wrk, 2 threads, 16 connections, human-written texts,
+user ids over 5,000 users), all under gunicorn with the same settings (2 sync workers):
+  floor   - bench/floor_app.py: parse JSON, run textblob-basic, answer
+  project - web + worker + beat on Postgres and Redis, two textblob-basic versions at 50/50
+  peer    - bench/peer_app.py: per request, read the active versions and insert the log row
+Both project versions run textblob-basic, the floor's model, so the ratio prices the routing and
+logging alone. Then a 60 s run checks that every answered prediction reaches Postgres, and
+worker memory stays flat; then 200,000 records go through the worker's ingest task.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import ingest, pipeline
+from bench.benchdb import BENCH_REDIS_URL, reset_bench_services
+from bench.load import CONNECTIONS, LoadResult, require_wrk, run_wrk, write_scripts
+from bench.processes import ROOT, ProcessGroup, wait_until_serving
+
+RESULTS = ROOT / "bench" / "results"
+TARGETS = {"project/floor": 0.85, "project/peer": 8.0}
+
+
+def server_groups(database_url: str, port: int, logs: Path) -> dict[str, ProcessGroup]:
+    web_env = {"BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2"}
+    services = {"DATABASE_URL": database_url, "REDIS_URL": BENCH_REDIS_URL, "INSTANCE_DIR": str(logs / "instance")}
+    gunicorn = ["gunicorn", "-c", "gunicorn.conf.py"]
+    return {
+        "floor": ProcessGroup("floor", {"web": [*gunicorn, "bench.floor_app:app"]}, web_env, logs),
+        "project": ProcessGroup(
+            "project",
+            {
+                "web": [*gunicorn, "wsgi:app"],
+                "worker": ["celery", "-A", "worker", "worker", "--loglevel=WARNING"],
+                "beat": ["celery", "-A", "worker", "beat", "--loglevel=WARNING"],
+            },
+            {**web_env, **services},
+            logs,
+        ),
+        "peer": ProcessGroup("peer", {"web": [*gunicorn, "bench.peer_app:app"]}, {**web_env, **services}, logs),
+    }
+
+
+def measure_turn(group: ProcessGroup, url: str, script: Path, seconds: int) -> LoadResult:
+    group.start()
+    try:
+        wait_until_serving(url + "/health")
+        run_wrk(url, script, 3)  # warm up: imports, connections, first batches
+        return run_wrk(url, script, seconds)
+    finally:
+        group.stop()
+
+
+def summarize(runs: list[dict]) -> dict[str, dict[str, float]]:
+    summary = {}
+    for server in ("floor", "project", "peer"):
+        mine = [run for run in runs if run["server"] == server]
+        summary[server] = {
+            "requests_per_second": round(statistics.median(r["requests_per_second"] for r in mine), 1),
+            "p50_ms": round(statistics.median(r["p50_ms"] for r in mine), 2),
+            "p99_ms": round(statistics.median(r["p99_ms"] for r in mine), 2),
+            "runs": [round(r["requests_per_second"], 1) for r in mine],
+        }
+    return summary
+
+
+def print_report(summary: dict, ratios: dict, pipeline_result: dict | None, ingest_result: dict | None) -> None:
+    print(f"\n{'server':<9}{'req/s (median)':>16}{'p50 ms':>9}{'p99 ms':>9}   runs")
+    for server, row in summary.items():
+        rate, p50, p99 = row["requests_per_second"], row["p50_ms"], row["p99_ms"]
+        print(f"{server:<9}{rate:>16.1f}{p50:>9.2f}{p99:>9.2f}   {row['runs']}")
+    for name, value in ratios.items():
+        verdict = "ok" if value >= TARGETS[name] else "BELOW TARGET"
+        print(f"{name:<15}{value:>7.3f}   (target >= {TARGETS[name]})  {verdict}")
+    if pipeline_result:
+        pipeline.print_report(pipeline_result)
+    if ingest_result:
+        ingest.print_report(ingest_result)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=20, help="measured seconds per turn")
+    parser.add_argument("--rounds", type=int, default=2, help="turns per server, interleaved")
+    parser.add_argument("--pipeline-seconds", type=int, default=60)
+    parser.add_argument("--ingest-records", type=int, default=200_000)
+    parser.add_argument("--port", type=int, default=8390)
+    args = parser.parse_args()
+
+    require_wrk()
+    logs = RESULTS / "logs"
+    database_url = reset_bench_services()
+    plain, collecting = write_scripts(logs)
+    url = f"http://127.0.0.1:{args.port}"
+    groups = server_groups(database_url, args.port, logs)
+    pipeline.prepare_project(groups["project"], url)
+
+    runs = []
+    for round_number in range(1, args.rounds + 1):
+        for server in ("floor", "project", "peer"):
+            result = measure_turn(groups[server], url, plain, args.seconds)
+            runs.append({"server": server, "round": round_number, **result.as_dict()})
+            print(f"round {round_number} {server:<8} {result.requests_per_second:8.1f} req/s", flush=True)
+
+    summary = summarize(runs)
+    ratios = {
+        "project/floor": round(summary["project"]["requests_per_second"] / summary["floor"]["requests_per_second"], 3),
+        "project/peer": round(summary["project"]["requests_per_second"] / summary["peer"]["requests_per_second"], 3),
+    }
+    pipeline_result = pipeline.check(groups["project"], url, collecting, args.pipeline_seconds, database_url, logs)
+    ingest_result = ingest.measure(database_url, args.ingest_records, logs)
+    print_report(summary, ratios, pipeline_result, ingest_result)
+
+    report = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "load": {"seconds": args.seconds, "rounds": args.rounds, "connections": CONNECTIONS, "tool": "wrk"},
+        "runs": runs,
+        "summary": summary,
+        "ratios": ratios,
+        "targets": TARGETS,
+        "pipeline": pipeline_result,
+        "ingest": ingest_result,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwritten to {RESULTS / 'latest.json'}")
+
+
+if __name__ == "__main__":
+    started = time.monotonic()
+    main()
+    print(f"took {time.monotonic() - started:.0f} s")

@@ -1,0 +1,56 @@
+"""Celery settings: how tasks are delivered, acknowledged and scheduled.
+
+Where the broker is and how often statistics refresh come from `webapp.config` (the environment);
+everything about delivery semantics lives here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from webapp.config import Settings
+
+WRITE_BATCH_TASK = "predictions.write_batch"
+REFRESH_STATS_TASK = "stats.refresh"
+
+
+def celery_settings(settings: Settings) -> dict[str, Any]:
+    """The Celery configuration for these settings."""
+    return {
+        "broker_url": settings.broker_url,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": _transport_options(settings),
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "result_serializer": "json",
+        "task_ignore_result": True,
+        # Acknowledge after the write: a worker killed mid-batch leaves the batch to be redelivered,
+        # and the insert is idempotent, so redelivery never duplicates a row.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "imports": ("worker.tasks",),
+        "timezone": "UTC",
+        "beat_schedule_filename": str(settings.instance_dir / "celerybeat-schedule"),
+        "beat_schedule": {
+            "refresh-model-stats": {
+                "task": REFRESH_STATS_TASK,
+                "schedule": settings.stats_refresh_seconds,
+                # A refresh queued while no worker was up is pointless once the next one is due.
+                "options": {"expires": settings.stats_refresh_seconds},
+            },
+        },
+    }
+
+
+def _transport_options(settings: Settings) -> dict[str, Any]:
+    if not settings.broker_url.startswith(("redis://", "rediss://")):
+        return {}  # the embedded SQLAlchemy transport hands these straight to create_engine()
+    return {
+        # A task taken by a worker that dies comes back after this long. Retry delays stay
+        # below it, or the broker would hand a waiting retry to a second worker.
+        "visibility_timeout": settings.broker_visibility_timeout,
+        # Fail fast on a dead broker: publishing happens off the request path, into a spool.
+        "socket_connect_timeout": settings.broker_timeout_seconds,
+        "socket_timeout": 5.0,
+    }

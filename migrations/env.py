@@ -1,0 +1,58 @@
+"""Alembic environment: migrations run against the Flask app's database."""
+
+import logging
+from logging.config import fileConfig
+
+from alembic import context
+from flask import current_app
+
+config = context.config
+fileConfig(config.config_file_name)
+logger = logging.getLogger("alembic.env")
+
+database = current_app.extensions["migrate"].db
+config.set_main_option("sqlalchemy.url", database.engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+
+# Columns that exist only on one backend, declared in the migration rather than the models.
+BACKEND_ONLY_COLUMNS = {("prediction_logs", "txid")}
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    if type_ == "column" and (obj.table.name, name) in BACKEND_ONLY_COLUMNS:
+        return False
+    return not (type_ == "index" and name == "ix_prediction_logs_txid")
+
+
+def run_migrations_offline():
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=database.metadata,
+        literal_binds=True,
+        include_object=include_object,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online():
+    def skip_empty_autogenerate(context, revision, directives):
+        if getattr(config.cmd_opts, "autogenerate", False) and directives[0].upgrade_ops.is_empty():
+            directives[:] = []
+            logger.info("No changes in schema detected.")
+
+    with database.engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=database.metadata,
+            include_object=include_object,
+            process_revision_directives=skip_empty_autogenerate,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,147 @@
+"""Helpers for tests that run real processes: the worker, a web server, polling with a deadline."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() == "true"
+T = TypeVar("T")
+
+
+def unavailable(what: str, how_to_start: str) -> None:
+    """Skip a test whose service is down, or fail it under CI where services must be up."""
+    message = f"{what} is not reachable; start it with: {how_to_start}"
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def wait_for(condition: Callable[[], T], timeout: float, interval: float = 0.1, what: str = "condition") -> T:
+    """Poll until `condition()` is truthy; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what} (last: {result!r})")
+        time.sleep(interval)
+
+
+class ManagedProcess:
+    """A child process in its own process group, its output collected for failure messages."""
+
+    ready_marker: str = ""
+
+    def __init__(self, command: list[str], env: dict[str, str], name: str) -> None:
+        self.command = command
+        # The venv's scripts first, so a Procfile's `gunicorn` and `celery` are this project's.
+        path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+        self.env = {**os.environ, "PATH": path, **env, "PYTHONUNBUFFERED": "1"}
+        self.name = name
+        self.output: list[str] = []
+        self.process: subprocess.Popen[str] | None = None
+        self._ready = threading.Event()
+
+    def start(self, timeout: float = 60) -> None:
+        self._ready.clear()
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        threading.Thread(target=self._collect, args=(self.process,), daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while not self._ready.wait(0.2):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail(f"{self.name} did not start (exit code {self.process.poll()}):\n{self.tail()}")
+
+    def _collect(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            self.output.append(line)
+            if self.ready_marker in line:
+                self._ready.set()
+
+    def signal_group(self, signum: int) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signum)
+
+    def stop(self, timeout: float = 20) -> None:
+        if self.process is None:
+            return
+        self.signal_group(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.signal_group(signal.SIGKILL)
+            self.process.wait(5)
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no cleanup, no acknowledgements."""
+        self.signal_group(signal.SIGKILL)
+        if self.process is not None:
+            self.process.wait(10)
+
+    def tail(self, lines: int = 40) -> str:
+        return "".join(self.output[-lines:])
+
+
+class CeleryWorker(ManagedProcess):
+    ready_marker = " ready."
+
+    def __init__(self, env: dict[str, str], concurrency: int = 2) -> None:
+        super().__init__(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "worker",
+                "worker",
+                "--loglevel=INFO",
+                f"--concurrency={concurrency}",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            env,
+            "celery worker",
+        )
+
+
+class GunicornServer(ManagedProcess):
+    ready_marker = "Booting worker"
+
+    def __init__(self, env: dict[str, str], port: int, workers: int = 2) -> None:
+        super().__init__(
+            [sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+            env,
+            "gunicorn",
+        )
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

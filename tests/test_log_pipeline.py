@@ -1,0 +1,161 @@
+"""The log pipeline from the request thread to the broker: batching, spooling, nothing lost silently."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+from celery import Celery
+
+import celeryconfig
+from tests.apps import make_settings
+from tests.records import log_record
+from webapp.logpipe.buffer import LogBuffer
+from webapp.logpipe.publisher import BrokerUnavailable, CeleryPublisher
+from webapp.logpipe.shipper import Shipper
+from webapp.logpipe.spool import Spool, read_counters
+
+
+class Broker:
+    """Stands in for the broker's availability only; what it accepts is what the spool must deliver."""
+
+    def __init__(self) -> None:
+        self.up = True
+        self.batches: list[list[dict]] = []
+
+    def publish(self, batch: list[dict]) -> None:
+        if not self.up:
+            raise BrokerUnavailable("down")
+        self.batches.append(list(batch))
+
+    @property
+    def ids(self) -> list[str]:
+        return [record["prediction_id"] for batch in self.batches for record in batch]
+
+
+def records(count: int) -> list[dict]:
+    return [log_record("00000000-0000-0000-0000-000000000001") for _ in range(count)]
+
+
+def test_spool_keeps_records_until_they_are_published_in_order(tmp_path):
+    spool, broker = Spool(tmp_path, max_records=1000), Broker()
+    batch = records(250)
+    assert spool.write(batch) == 0
+    assert spool.drain(broker.publish, batch_size=100) == 250
+    assert broker.ids == [record["prediction_id"] for record in batch]
+    assert [len(b) for b in broker.batches] == [100, 100, 50]
+    assert spool.pending == 0 and list(tmp_path.glob("*.jsonl")) == []
+
+
+def test_spool_beyond_its_bound_drops_and_says_how_many(tmp_path):
+    spool = Spool(tmp_path, max_records=100)
+    assert spool.write(records(80)) == 0
+    assert spool.write(records(50)) == 30
+    assert spool.pending == 100
+
+
+def test_a_failed_drain_resumes_where_it_stopped(tmp_path):
+    spool, broker = Spool(tmp_path, max_records=1000), Broker()
+    batch = records(300)
+    spool.write(batch)
+    calls = 0
+
+    def flaky(chunk: list[dict]) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise BrokerUnavailable("went away")
+        broker.publish(chunk)
+
+    with pytest.raises(BrokerUnavailable):
+        spool.drain(flaky, batch_size=100)
+    spool.drain(broker.publish, batch_size=100)
+    assert broker.ids == [record["prediction_id"] for record in batch]
+
+
+def test_spool_files_of_a_dead_process_are_claimed_and_sent(tmp_path):
+    orphan_records = records(5)
+    script = (
+        "import json, sys; from pathlib import Path; from webapp.logpipe.spool import Spool; "
+        "Spool(Path(sys.argv[1]), 100).write(json.loads(sys.argv[2]))"
+    )
+    subprocess.run([sys.executable, "-c", script, str(tmp_path), json.dumps(orphan_records)], check=True)
+    spool, broker = Spool(tmp_path, max_records=1000), Broker()
+    assert spool.has_work()
+    spool.drain(broker.publish, batch_size=100)
+    assert broker.ids == [record["prediction_id"] for record in orphan_records]
+    assert list(tmp_path.glob("*.jsonl")) == []
+
+
+def test_a_torn_last_line_is_skipped_not_fatal(tmp_path):
+    spool, broker = Spool(tmp_path, max_records=1000), Broker()
+    spool.write(records(3))
+    with spool.path.open("a") as spool_file:
+        spool_file.write('{"prediction_id": "half-writ')
+    spool.drain(broker.publish, batch_size=100)
+    assert len(broker.ids) == 3
+
+
+def test_shipper_spools_while_the_broker_is_down_and_catches_up_in_order(tmp_path):
+    broker, now = Broker(), [0.0]
+    shipper = Shipper(broker.publish, Spool(tmp_path, 10_000), batch_size=100, retry_seconds=1.0, clock=lambda: now[0])
+    sent = [records(10) for _ in range(4)]
+    shipper.ship(sent[0])
+    broker.up = False
+    shipper.ship(sent[1])
+    broker.up = True
+    shipper.ship(sent[2])  # within the retry interval: straight to the spool, behind sent[1]
+    now[0] = 2.0
+    shipper.retry_spooled()
+    shipper.ship(sent[3])
+    assert broker.ids == [record["prediction_id"] for batch in sent for record in batch]
+    assert shipper.counters == {"published": 20, "spooled": 20, "respooled_published": 20, "dropped": 0}
+
+
+def test_drops_beyond_the_spool_bound_are_counted_for_health(tmp_path):
+    broker = Broker()
+    broker.up = False
+    shipper = Shipper(broker.publish, Spool(tmp_path, max_records=15), batch_size=100)
+    shipper.ship(records(10))
+    shipper.ship(records(10))
+    shipper.save_counters(tmp_path)
+    assert shipper.counters["dropped"] == 5
+    assert read_counters(tmp_path)["dropped"] == 5
+
+
+def test_buffer_ships_a_full_batch_without_waiting_for_the_interval(tmp_path):
+    broker = Broker()
+    buffer = LogBuffer(Shipper(broker.publish, Spool(tmp_path, 100), batch_size=50), tmp_path, 60.0, 50)
+    try:
+        for record in records(50):
+            buffer.append(record)
+        deadline = time.monotonic() + 2
+        while not broker.batches and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert [len(batch) for batch in broker.batches] == [50]
+    finally:
+        buffer.close()
+
+
+def test_closing_the_buffer_ships_what_it_holds(tmp_path):
+    broker = Broker()
+    buffer = LogBuffer(Shipper(broker.publish, Spool(tmp_path, 100), batch_size=500), tmp_path, 60.0, 500)
+    sent = records(7)
+    for record in sent:
+        buffer.append(record)
+    buffer.close()
+    assert broker.ids == [record["prediction_id"] for record in sent]
+
+
+def test_publishing_to_a_dead_broker_fails_within_half_a_second(tmp_path):
+    settings = make_settings(tmp_path, REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens on port 1
+    celery = Celery("dead-broker-test")
+    celery.conf.update(celeryconfig.celery_settings(settings))
+    publisher = CeleryPublisher(celery, timeout_seconds=settings.broker_timeout_seconds)
+    started = time.monotonic()
+    with pytest.raises(BrokerUnavailable):
+        publisher.publish(records(1))
+    assert time.monotonic() - started < 0.5

@@ -1,0 +1,118 @@
+"""The web app factory: `create_app()` wires settings, extensions, blueprints, errors and commands."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+import redis
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .config import PROJECT_ROOT, Settings
+from .errors import register_error_handlers
+from .extensions import db, migrate
+from .http import MAX_BODY_BYTES
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app from `settings` (default: the environment)."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, instance_path=str(settings.instance_dir), static_folder=None)
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=settings.sqlalchemy_database_uri,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings),
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+    )
+    app.json.sort_keys = False  # keep fields in the order the schemas declare them
+    app.extensions["settings"] = settings
+    _configure_logging()
+    register_extensions(app, settings)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    _announce(settings)
+    return app
+
+
+def register_extensions(app: Flask, settings: Settings) -> None:
+    from .celery_app import init_celery
+    from .logpipe.buffer import LogBuffer
+    from .logpipe.publisher import CeleryPublisher
+    from .logpipe.shipper import Shipper
+    from .logpipe.spool import Spool
+    from .routing.router import Router
+    from .routing.store import DatabaseConfigStore, RedisConfigStore
+
+    if settings.embedded:
+        settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    celery = init_celery(app, settings)
+
+    redis_client = _redis_client(settings) if settings.redis_url else None
+    app.extensions["redis"] = redis_client
+    store = RedisConfigStore(redis_client) if redis_client is not None else DatabaseConfigStore()
+    app.extensions["router"] = Router(app, store, poll_seconds=settings.config_poll_seconds)
+
+    spool = Spool(settings.spool_path, settings.spool_max_records)
+    publisher = CeleryPublisher(celery, timeout_seconds=settings.broker_timeout_seconds)
+    shipper = Shipper(publisher.publish, spool, batch_size=settings.log_batch_size)
+    app.extensions["spool_dir"] = settings.spool_path
+    app.extensions["log_buffer"] = LogBuffer(
+        shipper, settings.spool_path, flush_seconds=settings.log_flush_seconds, batch_size=settings.log_batch_size
+    )
+
+
+def register_blueprints(app: Flask) -> None:
+    from .predict import bp as predict_bp
+    from .registry import bp as registry_bp
+    from .stats import bp as stats_bp
+    from .system import bp as system_bp
+
+    for blueprint in (registry_bp, stats_bp, predict_bp, system_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_commands(app: Flask) -> None:
+    from .commands import stats_cli
+
+    app.cli.add_command(stats_cli)
+
+
+def _redis_client(settings: Settings) -> redis.Redis:
+    # Short timeouts: the routing watcher must notice an outage quickly and keep the last config.
+    return redis.Redis.from_url(
+        settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5, health_check_interval=30
+    )
+
+
+def _engine_options(settings: Settings) -> dict:
+    if settings.sqlalchemy_database_uri.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 3}}
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    # WAL lets the web app read while a worker writes; without it SQLite readers block writers.
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+
+def _configure_logging() -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _announce(settings: Settings) -> None:
+    if settings.embedded:
+        log.info(
+            "embedded default: SQLite at %s, in-process routing cache, broker %s",
+            settings.sqlalchemy_database_uri,
+            settings.broker_url,
+        )

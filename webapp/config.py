@@ -1,0 +1,119 @@
+"""Settings from the environment, typed, shared by the web app, the worker and the CLI.
+
+With nothing set, an embedded default serves a laptop: SQLite under `instance/`, an in-process
+routing-config cache and Celery on an SQLite-backed broker. With `DATABASE_URL` and `REDIS_URL`
+set, Postgres and Redis are used. A bad value stops the start with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+
+class ConfigError(RuntimeError):
+    """A setting in the environment is missing or malformed."""
+
+
+def normalize_database_url(url: str) -> str:
+    """Pin Postgres URLs to psycopg2, the driver we install.
+
+    SQLAlchemy 2.1 maps a bare `postgresql://` to psycopg 3, which is not installed; Heroku-style
+    `postgres://` is not recognised at all.
+    """
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix) :]
+    return url
+
+
+def _split_keys(value: str | None) -> frozenset[str]:
+    return frozenset(key.strip() for key in (value or "").split(",") if key.strip())
+
+
+class Settings(BaseModel):
+    """Every setting the service reads. Field aliases are the environment variable names."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    instance_dir: Path = Field(DEFAULT_INSTANCE_DIR, alias="INSTANCE_DIR")
+    database_url: str | None = Field(None, alias="DATABASE_URL")
+    redis_url: str | None = Field(None, alias="REDIS_URL")
+    celery_broker_url: str | None = Field(None, alias="CELERY_BROKER_URL")
+    stats_refresh_seconds: float = Field(10.0, gt=0, alias="STATS_REFRESH_SECONDS")
+
+    # How often each web process checks the routing-config version (Redis key or database row).
+    config_poll_seconds: float = Field(0.5, gt=0, le=1.0, alias="CONFIG_POLL_SECONDS")
+    # The log buffer ships a batch every interval, or sooner once it holds this many records.
+    log_flush_seconds: float = Field(0.1, gt=0, alias="LOG_FLUSH_SECONDS")
+    log_batch_size: int = Field(500, ge=1, le=10_000, alias="LOG_BATCH_SIZE")
+    # Records that cannot be published wait in a file per web process, up to this many.
+    spool_dir: Path | None = Field(None, alias="SPOOL_DIR")
+    spool_max_records: int = Field(200_000, ge=0, alias="SPOOL_MAX_RECORDS")
+    # Longest a publish may block the shipping thread on a dead broker.
+    broker_timeout_seconds: float = Field(0.25, gt=0, alias="BROKER_TIMEOUT_SECONDS")
+    # Unacknowledged tasks come back after this long if a worker dies holding them.
+    broker_visibility_timeout: int = Field(60, ge=5, alias="BROKER_VISIBILITY_TIMEOUT")
+
+    admin_api_keys: frozenset[str] = Field(frozenset(), alias="ADMIN_API_KEYS")
+    predict_api_keys: frozenset[str] = Field(frozenset(), alias="PREDICT_API_KEYS")
+    read_api_keys: frozenset[str] = Field(frozenset(), alias="READ_API_KEYS")
+
+    @field_validator("admin_api_keys", "predict_api_keys", "read_api_keys", mode="before")
+    @classmethod
+    def _parse_keys(cls, value: object) -> object:
+        return _split_keys(value) if isinstance(value, str) or value is None else value
+
+    @field_validator("database_url", "redis_url", "celery_broker_url", "spool_dir", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read settings from `environ` (default: os.environ); keyword overrides win."""
+        source = dict(os.environ if environ is None else environ)
+        try:
+            return cls.model_validate({**source, **overrides})
+        except ValidationError as exc:
+            problems = "; ".join(f"{_env_name(cls, err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False))
+            raise ConfigError(f"invalid configuration: {problems}") from None
+
+    @property
+    def embedded(self) -> bool:
+        """True when running on the laptop default rather than Postgres and Redis."""
+        return self.database_url is None
+
+    @property
+    def sqlalchemy_database_uri(self) -> str:
+        if self.database_url:
+            return normalize_database_url(self.database_url)
+        return f"sqlite:///{self.instance_dir / 'registry.sqlite3'}"
+
+    @property
+    def broker_url(self) -> str:
+        if self.celery_broker_url:
+            return self.celery_broker_url
+        if self.redis_url:
+            return self.redis_url
+        return f"sqla+sqlite:///{self.instance_dir / 'broker.sqlite3'}"
+
+    @property
+    def spool_path(self) -> Path:
+        return self.spool_dir or self.instance_dir / "spool"
+
+    @property
+    def open_access(self) -> bool:
+        """True when no API keys are configured at all."""
+        return not (self.admin_api_keys or self.predict_api_keys or self.read_api_keys)
+
+
+def _env_name(settings_cls: type[Settings], loc: tuple[int | str, ...]) -> str:
+    field = settings_cls.model_fields.get(str(loc[0])) if loc else None
+    return (field.alias if field and field.alias else str(loc[0])) if loc else "settings"

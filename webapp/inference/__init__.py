@@ -1,0 +1,25 @@
+"""Sentiment model families. A new family is one `Predictor` subclass registered here."""
+
+from . import advanced as _advanced  # noqa: F401  (registers textblob-advanced)
+from . import basic as _basic  # noqa: F401  (registers textblob-basic)
+from .base import PREDICTORS, Predictor, Sentiment, build_predictor, register_predictor
+
+BASIC = "textblob-basic"
+ADVANCED = "textblob-advanced"
+
+
+def default_algorithm(major_version: int) -> str:
+    """Major version 1 means the basic family; 2 and above the advanced one."""
+    return BASIC if major_version <= 1 else ADVANCED
+
+
+__all__ = [
+    "ADVANCED",
+    "BASIC",
+    "PREDICTORS",
+    "Predictor",
+    "Sentiment",
+    "build_predictor",
+    "default_algorithm",
+    "register_predictor",
+]

@@ -1,0 +1,95 @@
+"""The in-process buffer that keeps log I/O off the request path.
+
+`append` is a deque append. A background thread wakes every `flush_seconds`, or as soon as
+`batch_size` records wait, and hands batches to the shipper. `close` (gunicorn's worker_exit, or
+interpreter exit) ships what is left, so a graceful stop loses nothing. A SIGKILLed process loses
+at most what it buffered since the last flush.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from .shipper import Shipper
+
+log = logging.getLogger(__name__)
+
+
+class LogBuffer:
+    """Collects prediction log records and ships them in batches from a background thread."""
+
+    def __init__(self, shipper: Shipper, counters_dir: Path, flush_seconds: float, batch_size: int) -> None:
+        self._shipper = shipper
+        self._counters_dir = counters_dir
+        self._flush_seconds = flush_seconds
+        self._batch_size = batch_size
+        self._records: deque[dict[str, Any]] = deque()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._ship_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._owner_pid: int | None = None
+
+    def append(self, record: dict[str, Any]) -> None:
+        if self._owner_pid != os.getpid():
+            self._start()
+        self._records.append(record)
+        if len(self._records) >= self._batch_size:
+            self._wake.set()
+
+    def flush(self) -> None:
+        """Ship everything buffered now, on the calling thread."""
+        with self._ship_lock:
+            self._ship_buffered()
+            self._shipper.save_counters(self._counters_dir)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the thread and ship what is left (publish or spool)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None and self._thread.is_alive() and self._owner_pid == os.getpid():
+            self._thread.join(timeout)
+        self.flush()
+
+    def status(self) -> dict[str, int]:
+        return {"buffered": len(self._records), **self._shipper.counters}
+
+    def _start(self) -> None:
+        with self._ship_lock:
+            if self._owner_pid == os.getpid():
+                return
+            self._records.clear()  # a forked child must not re-ship its parent's records
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="prediction-log-shipper", daemon=True)
+            self._thread.start()
+            self._owner_pid = os.getpid()
+            atexit.register(self.close)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._flush_seconds)
+            self._wake.clear()
+            try:
+                with self._ship_lock:
+                    self._ship_buffered()
+                    self._shipper.retry_spooled()
+                    self._shipper.save_counters(self._counters_dir)
+            except Exception:  # the thread must outlive any one bad cycle; records stay queued
+                log.exception("log shipping cycle failed")
+
+    def _ship_buffered(self) -> None:
+        while self._records:
+            batch = []
+            while self._records and len(batch) < self._batch_size:
+                batch.append(self._records.popleft())
+            try:
+                self._shipper.ship(batch)
+            except Exception:
+                self._records.extendleft(reversed(batch))  # keep them for the next cycle
+                raise

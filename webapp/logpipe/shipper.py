@@ -1,0 +1,100 @@
+"""Gets each batch of log records to the broker, or into the spool until the broker is back."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .publisher import BrokerUnavailable
+from .spool import Spool, write_counters
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[list[dict[str, Any]]], None]
+
+
+class Shipper:
+    """Publish or spool; never block long, never drop silently. Used from one thread only."""
+
+    def __init__(
+        self, publish: Publish, spool: Spool, batch_size: int, retry_seconds: float = 1.0, clock=time.monotonic
+    ) -> None:
+        self._publish = publish
+        self._spool = spool
+        self._batch_size = batch_size
+        self._retry_seconds = retry_seconds
+        self._clock = clock
+        self._broker_down_until = 0.0
+        self._in_outage = False
+        self._counters_dirty = False
+        self.counters = {"published": 0, "spooled": 0, "respooled_published": 0, "dropped": 0}
+
+    def ship(self, batch: list[dict[str, Any]]) -> None:
+        """Publish a batch; while the broker is known to be down, go straight to the spool."""
+        if self._broker_down() or self._spool.pending:
+            self._to_spool(batch)  # keep order: nothing overtakes what is already waiting
+            return
+        try:
+            self._publish(batch)
+        except BrokerUnavailable as exc:
+            self._mark_down(exc)
+            self._to_spool(batch)
+            return
+        self._mark_up()
+        self._count("published", len(batch))
+
+    def retry_spooled(self) -> None:
+        """Re-publish spooled records if the retry interval has passed."""
+        if self._broker_down() or not self._spool.has_work():
+            return
+        try:
+            sent = self._spool.drain(self._publish, self._batch_size)
+        except BrokerUnavailable as exc:
+            self._mark_down(exc)
+            return
+        self._mark_up()
+        if sent:
+            self._count("respooled_published", sent)
+            log.info("re-published %d spooled log records", sent)
+
+    def save_counters(self, directory: Path) -> None:
+        if self._counters_dirty:
+            write_counters(directory, self.counters)
+            self._counters_dirty = False
+
+    def _broker_down(self) -> bool:
+        return self._clock() < self._broker_down_until
+
+    def _mark_down(self, exc: Exception) -> None:
+        if not self._in_outage:
+            log.warning("broker unavailable, spooling log records: %s", exc)
+        self._in_outage = True
+        self._broker_down_until = self._clock() + self._retry_seconds
+
+    def _mark_up(self) -> None:
+        if self._in_outage:
+            log.info("broker reachable again")
+        self._in_outage = False
+
+    def _to_spool(self, batch: list[dict[str, Any]]) -> None:
+        try:
+            dropped = self._spool.write(batch)
+        except OSError as exc:  # disk full or unwritable: nowhere left to keep them
+            log.error("cannot write the log spool at %s: %s", self._spool.directory, exc)
+            dropped = len(batch)
+        self._count("spooled", len(batch) - dropped)
+        if dropped:
+            self._count("dropped", dropped)
+            log.error(
+                "log spool full (%d records): dropped %d prediction logs, %d dropped so far",
+                self._spool.max_records,
+                dropped,
+                self.counters["dropped"],
+            )
+
+    def _count(self, name: str, amount: int) -> None:
+        self.counters[name] += amount
+        self._counters_dirty = True

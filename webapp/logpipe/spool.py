@@ -1,0 +1,150 @@
+"""A bounded local file of log records that could not be published, one file per web process.
+
+Records are appended as JSON lines and re-published oldest first once the broker answers again.
+Re-publishing may repeat a batch (say, if the process dies mid-drain); ingest is idempotent on
+prediction_id, so repeats are harmless. Beyond `max_records`, records are dropped and counted.
+Files left by a dead process on this host are claimed and drained by a live one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Record = dict[str, Any]
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Spool:
+    """Append-only JSON-lines files under `directory`, drained in order."""
+
+    def __init__(self, directory: Path, max_records: int) -> None:
+        self.directory = directory
+        self.max_records = max_records
+        self.pending = 0  # records in this process's files, not yet re-published
+        self._offsets: dict[Path, int] = {}  # bytes already re-published, per file
+
+    @property
+    def _prefix(self) -> str:
+        return f"{socket.gethostname()}-{os.getpid()}"
+
+    @property
+    def path(self) -> Path:
+        return self.directory / f"{self._prefix}.jsonl"
+
+    def write(self, records: list[Record]) -> int:
+        """Append what fits under the bound; returns how many records had to be dropped."""
+        room = max(self.max_records - self.pending, 0)
+        kept = records[:room]
+        if kept:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as spool_file:
+                spool_file.writelines(json.dumps(record, separators=(",", ":")) + "\n" for record in kept)
+            self.pending += len(kept)
+        return len(records) - len(kept)
+
+    def drain(self, publish: Callable[[list[Record]], None], batch_size: int) -> int:
+        """Re-publish spooled records in batches until done or `publish` raises; returns the count sent."""
+        self._claim_orphans()
+        sent = 0
+        for path in self._own_files():
+            for batch, end_offset in self._batches(path, batch_size):
+                publish(batch)
+                self._offsets[path] = end_offset
+                self.pending = max(self.pending - len(batch), 0)
+                sent += len(batch)
+            path.unlink(missing_ok=True)
+            self._offsets.pop(path, None)
+        return sent
+
+    def has_work(self) -> bool:
+        return self.pending > 0 or any(self._orphans())
+
+    def _own_files(self) -> list[Path]:
+        if not self.directory.exists():
+            return []
+        files = [*self.directory.glob(f"{self._prefix}.jsonl"), *self.directory.glob(f"{self._prefix}-claimed-*.jsonl")]
+        return sorted(files, key=lambda path: path.stat().st_mtime)
+
+    def _batches(self, path: Path, batch_size: int) -> Iterator[tuple[list[Record], int]]:
+        with path.open("rb") as spool_file:
+            spool_file.seek(self._offsets.get(path, 0))
+            batch: list[Record] = []
+            for line in spool_file:
+                if line.endswith(b"\n"):  # a torn last line (process killed mid-write) is skipped
+                    batch.append(json.loads(line))
+                if len(batch) >= batch_size:
+                    yield batch, spool_file.tell()
+                    batch = []
+            if batch:
+                yield batch, spool_file.tell()
+
+    def _orphans(self) -> Iterator[Path]:
+        if not self.directory.exists():
+            return
+        host = socket.gethostname()
+        for path in self.directory.glob(f"{host}-*.jsonl"):
+            owner = path.name[len(host) + 1 :].split("-", 1)[0].split(".", 1)[0]
+            if owner.isdigit() and int(owner) != os.getpid() and not _pid_alive(int(owner)):
+                yield path
+
+    def _claim_orphans(self) -> None:
+        for path in list(self._orphans()):
+            claimed = self.directory / f"{self._prefix}-claimed-{path.name}"
+            try:
+                path.rename(claimed)  # atomic: two claimants cannot both win
+            except FileNotFoundError:
+                continue
+            with claimed.open("rb") as spool_file:
+                self.pending += sum(1 for _ in spool_file)
+            log.info("claimed spool file %s left by a dead process", path.name)
+
+
+def counters_path(directory: Path) -> Path:
+    return directory / f"{socket.gethostname()}-{os.getpid()}.counters.json"
+
+
+def write_counters(directory: Path, counters: dict[str, int]) -> None:
+    """Leave this process's log-pipeline counters where /health can sum them across processes."""
+    directory.mkdir(parents=True, exist_ok=True)
+    target = counters_path(directory)
+    staging = target.with_suffix(".tmp")
+    staging.write_text(json.dumps(counters))
+    staging.replace(target)
+
+
+def read_counters(directory: Path) -> dict[str, int]:
+    """Sum every process's counters (dead ones included: a drop stays counted)."""
+    totals: dict[str, int] = {}
+    if not directory.exists():
+        return totals
+    for path in directory.glob("*.counters.json"):
+        try:
+            counters = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue  # being replaced right now; the next read sees it
+        for key, value in counters.items():
+            totals[key] = totals.get(key, 0) + int(value)
+    return totals
+
+
+def spool_backlog(directory: Path) -> dict[str, int]:
+    """Files and bytes waiting to be re-published, across processes (cheap: stat only)."""
+    files = list(directory.glob("*.jsonl")) if directory.exists() else []
+    return {"files": len(files), "bytes": sum(path.stat().st_size for path in files if path.exists())}

@@ -1,0 +1,153 @@
+"""Database tables: the registry, the prediction log and the materialized statistics."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .extensions import db
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC timestamps on every backend (SQLite hands back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class ModelVersion(db.Model):
+    """A registered version of a named model and its share of traffic."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_model_versions_name_version"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(Text)
+    accuracy: Mapped[float | None] = mapped_column(Float)
+    algorithm: Mapped[str] = mapped_column(String(32))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="inactive", index=True)
+    traffic_percent: Mapped[int] = mapped_column(SmallInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RoutingState(db.Model):
+    """One row: the routing-config version, bumped by every registry change.
+
+    Its row lock also serializes registry changes, so the percent check cannot race.
+    """
+
+    __tablename__ = "routing_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PredictionLog(db.Model):
+    """One answered prediction. Append-only; keyed on prediction_id so redelivery is harmless.
+
+    On Postgres the table also has `txid xid8 DEFAULT pg_current_xact_id()` (see the migration),
+    which lets the stats refresh read exactly the rows committed since its last run.
+    """
+
+    __tablename__ = "prediction_logs"
+    __table_args__ = (Index("ix_prediction_logs_model_id_created_at", "model_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    prediction_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    model_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    model_version: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str | None] = mapped_column(String(256))
+    text: Mapped[str] = mapped_column(Text)
+    prediction: Mapped[str] = mapped_column(String(8))
+    confidence: Mapped[float] = mapped_column(Float)
+    polarity: Mapped[float] = mapped_column(Float)
+    subjectivity: Mapped[float] = mapped_column(Float)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    latency_bucket: Mapped[int] = mapped_column(SmallInteger)
+    routing: Mapped[str] = mapped_column(String(8))
+    bucket: Mapped[int | None] = mapped_column(SmallInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ModelStats(db.Model):
+    """Running totals per model version; averages are sums over counts, so they stay exact."""
+
+    __tablename__ = "model_stats"
+
+    model_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    request_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    latency_sum: Mapped[Decimal] = mapped_column(Numeric(28, 4), default=Decimal(0))
+    confidence_sum: Mapped[Decimal] = mapped_column(Numeric(28, 4), default=Decimal(0))
+    positive_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    negative_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    neutral_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    sticky_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    random_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    explicit_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_prediction_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_prediction_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    p50_latency: Mapped[float | None] = mapped_column(Float)
+    p95_latency: Mapped[float | None] = mapped_column(Float)
+    p99_latency: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LatencyHistogram(db.Model):
+    """Counts of predictions per log-spaced latency bucket, per version: mergeable percentiles."""
+
+    __tablename__ = "latency_histogram"
+
+    model_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    bucket: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class StatsCursor(db.Model):
+    """One row: how far the stats refresh has read the prediction log.
+
+    `position` is a transaction-id horizon on Postgres and the last row id on SQLite.
+    """
+
+    __tablename__ = "stats_cursor"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    position: Mapped[int] = mapped_column(BigInteger, default=0)
+    refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rows_last_refresh: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -1,0 +1,155 @@
+"""Registry operations: register, list, activate, deactivate, archive. Shared by views and the CLI.
+
+Every change runs inside `registry_change()`, which takes the routing_state row lock first and
+bumps the config version. That one lock serializes all registry writes, so the "percents of a
+model add up to at most 100" check cannot be raced, and each committed change has its own version
+for the routing cache.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from pydantic import ValidationError
+from sqlalchemy import select, update
+
+from ..errors import Conflict, NotFound, ValidationFailed, validation_details
+from ..extensions import db
+from ..inference import PREDICTORS, default_algorithm
+from ..models import ModelVersion, RoutingState, utcnow
+from ..schemas import RegisterModel, Status
+
+OnCommit = Callable[[], None]
+
+
+@contextmanager
+def registry_change(on_commit: OnCommit | None) -> Iterator[None]:
+    """Lock the registry, bump the config version, commit; then let routing know."""
+    try:
+        db.session.execute(
+            update(RoutingState)
+            .where(RoutingState.id == 1)
+            .values(version=RoutingState.version + 1, changed_at=utcnow())
+        )
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    if on_commit is not None:
+        on_commit()
+
+
+def parse_model_id(model_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(model_id)
+    except ValueError:
+        raise NotFound(f"no model with id {model_id!r}: model ids are UUIDs") from None
+
+
+def get_version(model_id: str) -> ModelVersion:
+    version = db.session.get(ModelVersion, parse_model_id(model_id))
+    if version is None:
+        raise NotFound(f"no model with id {model_id!r}")
+    return version
+
+
+def list_versions(name: str | None = None, status: Status | None = None) -> list[ModelVersion]:
+    """Registered versions, oldest first; archived ones only when asked for by status."""
+    query = select(ModelVersion).order_by(ModelVersion.name, ModelVersion.created_at, ModelVersion.id)
+    if name is not None:
+        query = query.where(ModelVersion.name == name)
+    query = query.where(ModelVersion.status == status) if status else query.where(ModelVersion.status != "archived")
+    return list(db.session.scalars(query))
+
+
+def register_version(request: RegisterModel, on_commit: OnCommit | None = None) -> ModelVersion:
+    """Add an inactive version; 409 if the name and version are taken (archived ones included)."""
+    algorithm = request.algorithm or default_algorithm(request.major_version)
+    params = _validated_params(algorithm, request.params or {})
+    with registry_change(on_commit):
+        existing = db.session.scalar(
+            select(ModelVersion).where(ModelVersion.name == request.name, ModelVersion.version == request.version)
+        )
+        if existing is not None:
+            raise Conflict(
+                f"model {request.name!r} version {request.version!r} is already registered",
+                {"model_id": str(existing.id), "status": existing.status},
+            )
+        version = ModelVersion(
+            name=request.name,
+            version=request.version,
+            description=request.description,
+            accuracy=request.accuracy,
+            algorithm=algorithm,
+            params=params,
+            status="inactive",
+            traffic_percent=0,
+            created_at=utcnow(),
+        )
+        db.session.add(version)
+    return version
+
+
+def activate(model_id: str, percent: int, on_commit: OnCommit | None = None) -> ModelVersion:
+    """Give a version `percent` of its model's traffic; 409 if the model's total would pass 100."""
+    with registry_change(on_commit):
+        version = get_version(model_id)
+        if version.status == "archived":
+            raise Conflict(f"model {model_id} is archived and cannot be activated")
+        others = db.session.scalars(
+            select(ModelVersion).where(
+                ModelVersion.name == version.name, ModelVersion.status == "active", ModelVersion.id != version.id
+            )
+        ).all()
+        allocated = sum(other.traffic_percent for other in others)
+        if allocated + percent > 100:
+            raise Conflict(
+                f"activating at {percent}% would give model {version.name!r} {allocated + percent}% of traffic",
+                {
+                    "requested_percent": percent,
+                    "available_percent": 100 - allocated,
+                    "current_allocation": [
+                        {"model_id": str(o.id), "version": o.version, "traffic_percent": o.traffic_percent}
+                        for o in others
+                    ],
+                },
+            )
+        if version.status != "active":
+            version.status, version.activated_at = "active", utcnow()
+        version.traffic_percent = percent
+    return version
+
+
+def deactivate(model_id: str, on_commit: OnCommit | None = None) -> ModelVersion:
+    """Take a version out of routing: status inactive, traffic 0."""
+    with registry_change(on_commit):
+        version = get_version(model_id)
+        if version.status == "archived":
+            raise Conflict(f"model {model_id} is archived")
+        version.status, version.traffic_percent = "inactive", 0
+    return version
+
+
+def archive(model_id: str, on_commit: OnCommit | None = None) -> ModelVersion:
+    """Delete from the listings; prediction logs and statistics are kept. Only inactive versions."""
+    with registry_change(on_commit):
+        version = get_version(model_id)
+        if version.status == "active":
+            raise Conflict(
+                f"model {model_id} is active at {version.traffic_percent}%; deactivate it first",
+                {"status": version.status, "traffic_percent": version.traffic_percent},
+            )
+        if version.status != "archived":
+            version.status, version.archived_at = "archived", utcnow()
+    return version
+
+
+def _validated_params(algorithm: str, params: dict) -> dict:
+    try:
+        return PREDICTORS[algorithm].Params.model_validate(params).model_dump()
+    except ValidationError as exc:
+        details = [{**detail, "field": f"params.{detail['field']}"} for detail in validation_details(exc)]
+        raise ValidationFailed(f"invalid params for {algorithm}", details) from None

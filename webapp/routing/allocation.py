@@ -1,0 +1,129 @@
+"""Pure routing: which active version serves a request. No I/O, no clocks, no globals.
+
+Sticky routing hashes `"<model name>:<user_id>"` with SHA-256 into one of 100 buckets. The active
+versions of a model own contiguous ranges of positions, as wide as their percent, in a stable order
+(activation time, then id). When the percents add up to T < 100, a user's bucket is scaled into
+0..T-1, so every request is served and each version's share stays proportional to its percent.
+Anonymous requests draw a uniformly random position in the same ranges: a weighted choice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from bisect import bisect_right
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ..errors import BadRequest, NotFound, ServiceUnavailable
+from ..inference import Predictor
+
+BUCKETS = 100
+RoutingMethod = Literal["sticky", "random", "explicit"]
+
+
+def user_bucket(model_name: str, user_id: str) -> int:
+    """The user's bucket, 0..99: the SHA-256 digest of "<model>:<user>" as an integer, mod 100."""
+    digest = hashlib.sha256(f"{model_name}:{user_id}".encode()).digest()
+    return int.from_bytes(digest, "big") % BUCKETS
+
+
+@dataclass(frozen=True, slots=True)
+class Arm:
+    """An active version as routing sees it, with its ready-to-use predictor."""
+
+    model_id: str
+    name: str
+    version: str
+    algorithm: str
+    percent: int
+    predictor: Predictor = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    arm: Arm
+    method: RoutingMethod
+    bucket: int | None = None
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """The active versions of one model name and the ranges of positions they own."""
+
+    name: str
+    arms: tuple[Arm, ...]  # in stable order: activation time, then id
+    bounds: tuple[int, ...] = field(init=False)
+    total: int = field(init=False)
+    by_version: Mapping[str, Arm] = field(init=False)
+
+    def __post_init__(self) -> None:
+        bounds, running = [], 0
+        for arm in self.arms:
+            running += arm.percent
+            bounds.append(running)
+        object.__setattr__(self, "bounds", tuple(bounds))
+        object.__setattr__(self, "total", running)
+        object.__setattr__(self, "by_version", {arm.version: arm for arm in self.arms})
+
+    def _arm_at(self, position: float) -> Arm:
+        # Zero-width ranges (versions active at 0%) are skipped by bisect_right.
+        return self.arms[bisect_right(self.bounds, position)]
+
+    def sticky(self, bucket: int) -> Arm:
+        return self._arm_at(bucket * self.total // BUCKETS)
+
+    def weighted(self, unit_random: float) -> Arm:
+        return self._arm_at(unit_random * self.total)
+
+
+@dataclass(frozen=True)
+class RoutingTable:
+    """Everything routing needs, immutable: swapped whole when the configuration changes."""
+
+    version: int
+    allocations: Mapping[str, Allocation]  # model names with at least one active version
+    known_names: frozenset[str]  # every registered model name that is not archived
+
+    def route(
+        self,
+        unit_random: float,
+        model: str | None = None,
+        user_id: str | None = None,
+        model_version: str | None = None,
+    ) -> Route:
+        """Pick the version for one request, or raise the error the client should see."""
+        allocation = self._allocation(model)
+        if model_version is not None:
+            arm = allocation.by_version.get(model_version)
+            if arm is None:
+                raise NotFound(
+                    f"version {model_version!r} of model {allocation.name!r} is not active",
+                    {"active_versions": sorted(allocation.by_version)},
+                )
+            return Route(arm, "explicit")
+        if allocation.total == 0:
+            raise ServiceUnavailable(
+                f"model {allocation.name!r} has no traffic allocated: every active version is at 0%"
+            )
+        if user_id is not None:
+            bucket = user_bucket(allocation.name, user_id)
+            return Route(allocation.sticky(bucket), "sticky", bucket)
+        return Route(allocation.weighted(unit_random), "random")
+
+    def _allocation(self, model: str | None) -> Allocation:
+        if model is None:
+            if len(self.allocations) == 1:
+                return next(iter(self.allocations.values()))
+            if not self.allocations:
+                raise ServiceUnavailable("no model version is active; activate one with POST /models/<id>/activate")
+            raise BadRequest(
+                "several models are active; name one in 'model'",
+                {"active_models": sorted(self.allocations)},
+            )
+        allocation = self.allocations.get(model)
+        if allocation is not None:
+            return allocation
+        if model in self.known_names:
+            raise ServiceUnavailable(f"model {model!r} has no active version")
+        raise NotFound(f"no model named {model!r}", {"known_models": sorted(self.known_names)})

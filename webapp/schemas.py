@@ -1,0 +1,174 @@
+"""Request and response models: the single source for validation and for the API contract."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from .inference import PREDICTORS
+
+SEMVER_PATTERN = (
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$"
+)
+MAX_TEXT_CHARS = 5000
+
+ModelName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9._-]{1,64}$")]
+SemVer = Annotated[str, StringConstraints(pattern=SEMVER_PATTERN, max_length=64)]
+Percent = Annotated[int, Field(ge=0, le=100)]
+Label = Literal["positive", "negative", "neutral"]
+Status = Literal["inactive", "active", "archived"]
+
+
+class RequestModel(BaseModel):
+    """Requests are strict: no unknown fields, no type coercion from strings."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+# ---- registry ----
+
+
+class RegisterModel(RequestModel):
+    name: ModelName = Field(description="1 to 64 of a-z 0-9 . _ -")
+    version: SemVer = Field(description="A semantic version, e.g. 1.0.0")
+    description: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    accuracy: Annotated[float, Field(ge=0, le=1)] | None = None
+    algorithm: str | None = Field(
+        default=None,
+        description="Model family; default: textblob-basic for major version 1, textblob-advanced for 2+",
+        json_schema_extra={"enum": sorted(PREDICTORS)},
+    )
+    params: dict[str, Any] | None = Field(default=None, description="Parameters of the model family")
+
+    @field_validator("algorithm")
+    @classmethod
+    def _known_algorithm(cls, value: str | None) -> str | None:
+        if value is not None and value not in PREDICTORS:
+            raise ValueError(f"unknown algorithm; expected one of {', '.join(sorted(PREDICTORS))}")
+        return value
+
+    @property
+    def major_version(self) -> int:
+        return int(self.version.split(".", 1)[0])
+
+
+class Activate(RequestModel):
+    percent: Percent | None = Field(default=None, description="Share of the model's traffic, 0 to 100")
+    traffic_percent: Percent | None = Field(default=None, description="Same as percent")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Activate:
+        if (self.percent is None) == (self.traffic_percent is None):
+            raise ValueError("give exactly one of 'percent' or 'traffic_percent'")
+        return self
+
+    @property
+    def value(self) -> int:
+        return self.percent if self.percent is not None else self.traffic_percent  # type: ignore[return-value]
+
+
+class ModelVersionOut(BaseModel):
+    model_id: str
+    name: str
+    version: str
+    description: str | None
+    accuracy: float | None
+    algorithm: str
+    params: dict[str, Any]
+    status: Status
+    traffic_percent: int
+    created_at: datetime
+    activated_at: datetime | None
+    archived_at: datetime | None
+
+
+class ModelList(BaseModel):
+    models: list[ModelVersionOut]
+
+
+# ---- prediction ----
+
+
+class PredictRequest(RequestModel):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_CHARS)]
+    user_id: Annotated[str, StringConstraints(min_length=1, max_length=256)] | int | None = Field(
+        default=None, description="Sticky routing key; requests without one are routed at random"
+    )
+    model: ModelName | None = Field(default=None, description="Model name; default: the only active one")
+    model_version: SemVer | None = Field(default=None, description="Serve this active version explicitly")
+
+    @property
+    def user_key(self) -> str | None:
+        return None if self.user_id is None else str(self.user_id)
+
+
+class PredictionOut(BaseModel):
+    prediction: Label
+    confidence: float
+    polarity: float
+    subjectivity: float
+    model_id: str
+    model_name: str
+    model_version: str
+    latency_ms: float = Field(description="Inference time in milliseconds")
+    prediction_id: str
+    routing: Literal["sticky", "random", "explicit"]
+    bucket: int | None = Field(description="The user's bucket, 0 to 99, when routing is sticky")
+
+
+# ---- statistics ----
+
+
+class StatsEntry(BaseModel):
+    model_id: str
+    model_name: str
+    model_version: str
+    status: Status
+    traffic_percent: int
+    request_count: int
+    avg_latency: float | None = Field(description="Mean inference time, ms")
+    avg_confidence: float | None
+    p50_latency: float | None = Field(description="ms, within ±2% (log-spaced histogram)")
+    p95_latency: float | None
+    p99_latency: float | None
+    prediction_counts: dict[Label, int]
+    routing_counts: dict[Literal["sticky", "random", "explicit"], int]
+    first_prediction_at: datetime | None
+    last_prediction_at: datetime | None
+    refreshed_at: datetime | None
+
+
+class Recommendation(BaseModel):
+    model_id: str
+    model_version: str
+    reason: str
+    compared: list[dict[str, Any]]
+
+
+class Performance(BaseModel):
+    model_name: str | None
+    models: list[StatsEntry]
+    total_requests: int
+    recommendation: Recommendation | None
+    recommendation_note: str | None = None
+
+
+class RefreshQueued(BaseModel):
+    status: Literal["queued"]
+    task_id: str
+
+
+# ---- errors ----
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail

@@ -1,0 +1,64 @@
+"""Checks of the parts the service depends on, each with a short timeout."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import text
+
+from ..extensions import db
+from ..logpipe.spool import read_counters, spool_backlog
+
+Check = Callable[[], dict[str, Any]]
+
+
+def _timed(check: Check) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        result = {"status": "ok", **check()}
+    except Exception as exc:  # noqa: BLE001  a health check reports failures, it does not raise them
+        result = {"status": "down", "error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
+    result["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    return result
+
+
+def _database() -> dict[str, Any]:
+    db.session.execute(text("SELECT 1"))
+    db.session.rollback()
+    return {"backend": db.engine.dialect.name}
+
+
+def check_components(app: Flask) -> dict[str, dict[str, Any]]:
+    """Database, cache and broker, each ok or down, plus the state of routing and log shipping."""
+    redis_client = app.extensions.get("redis")
+    celery = app.extensions["celery"]
+
+    def cache() -> dict[str, Any]:
+        if redis_client is None:
+            return {"backend": "in-process"}
+        redis_client.ping()
+        return {"backend": "redis"}
+
+    def broker() -> dict[str, Any]:
+        with celery.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=1)
+            return {"backend": connection.transport_cls if isinstance(connection.transport_cls, str) else "broker"}
+
+    spool_dir = app.extensions["spool_dir"]
+    return {
+        "database": _timed(_database),
+        "cache": _timed(cache),
+        "broker": _timed(broker),
+        "routing": app.extensions["router"].status(),
+        "prediction_logs": {
+            "this_process": app.extensions["log_buffer"].status(),
+            "all_processes": read_counters(spool_dir),
+            "spool_backlog": spool_backlog(spool_dir),
+        },
+    }
+
+
+REQUIRED = ("database", "cache", "broker")

@@ -1,0 +1,18 @@
+"""GET /health."""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify
+
+from ..errors import ServiceUnavailable
+from . import bp
+from .health import REQUIRED, check_components
+
+
+@bp.get("/health")
+def health():
+    components = check_components(current_app)
+    down = [name for name in REQUIRED if components[name]["status"] != "ok"]
+    if down:
+        raise ServiceUnavailable(f"unavailable: {', '.join(down)}", {"down": down, "components": components})
+    return jsonify(status="ok", components=components)
