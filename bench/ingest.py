@@ -13,6 +13,7 @@ import celeryconfig
 from bench.benchdb import BENCH_REDIS_URL, postgres_connection
 from bench.processes import ProcessGroup
 from webapp.config import Settings
+from webapp.logpipe.wire import encode_batch
 
 BATCH = 500
 TARGET_ROWS_PER_SECOND = 20_000
@@ -67,7 +68,7 @@ def measure(database_url: str, count: int, logs: Path) -> dict:
         time.sleep(5)  # let the worker connect before the clock starts
         started = time.monotonic()
         for start in range(0, count, BATCH):
-            publisher.send_task(celeryconfig.WRITE_BATCH_TASK, args=[records[start : start + BATCH]])
+            publisher.send_task(celeryconfig.WRITE_BATCH_TASK, args=[encode_batch(records[start : start + BATCH])])
         published = time.monotonic() - started
         while _stored(model_id) < count and time.monotonic() - started < 300:
             time.sleep(0.2)

@@ -59,6 +59,8 @@ def test_body_over_64_kb_is_413(serving):
         ({"text": 42}, "text"),
         ({"text": None}, "text"),
         ({"text": "hi", "user_id": ""}, "user_id"),
+        ({"text": "nul \u0000 inside"}, "text"),  # its log could not be stored
+        ({"text": "hi", "user_id": "nul\u0000"}, "user_id"),
         ({"text": "hi", "user_id": ["a"]}, "user_id"),
         ({"text": "hi", "model": "Not Valid!"}, "model"),
         ({"text": "hi", "model_version": "v1"}, "model_version"),
@@ -93,6 +95,7 @@ def test_text_of_exactly_5000_characters_is_accepted(serving):
         ({"name": "sentiment", "version": "1.0.0", "accuracy": "0.9"}, "accuracy"),
         ({"name": "sentiment", "version": "1.0.0", "algorithm": "gpt"}, "algorithm"),
         ({"name": "sentiment", "version": "1.0.0", "params": []}, "params"),
+        ({"name": "sentiment", "version": "1.0.0", "description": "nul\u0000"}, "description"),
     ],
 )
 def test_invalid_registrations_are_422_and_register_nothing(client, body, field):

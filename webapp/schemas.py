@@ -14,9 +14,12 @@ SEMVER_PATTERN = (
     r"(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$"
 )
 MAX_TEXT_CHARS = 5000
+# Postgres text cannot store NUL; a prediction whose log cannot be stored must not be answered.
+NO_NUL_PATTERN = r"^[^\x00]*$"
 
 ModelName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9._-]{1,64}$")]
 SemVer = Annotated[str, StringConstraints(pattern=SEMVER_PATTERN, max_length=64)]
+UserId = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=NO_NUL_PATTERN)]
 Percent = Annotated[int, Field(ge=0, le=100)]
 Label = Literal["positive", "negative", "neutral"]
 Status = Literal["inactive", "active", "archived"]
@@ -34,7 +37,7 @@ class RequestModel(BaseModel):
 class RegisterModel(RequestModel):
     name: ModelName = Field(description="1 to 64 of a-z 0-9 . _ -")
     version: SemVer = Field(description="A semantic version, e.g. 1.0.0")
-    description: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    description: Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL_PATTERN)] | None = None
     accuracy: Annotated[float, Field(ge=0, le=1)] | None = None
     algorithm: str | None = Field(
         default=None,
@@ -93,9 +96,11 @@ class ModelList(BaseModel):
 
 
 class PredictRequest(RequestModel):
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_CHARS)]
-    user_id: Annotated[str, StringConstraints(min_length=1, max_length=256)] | int | None = Field(
-        default=None, description="Sticky routing key; requests without one are routed at random"
+    text: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_CHARS, pattern=NO_NUL_PATTERN)
+    ]
+    user_id: Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=NO_NUL_PATTERN)] | int | None = (
+        Field(default=None, description="Sticky routing key; requests without one are routed at random")
     )
     model: ModelName | None = Field(default=None, description="Model name; default: the only active one")
     model_version: SemVer | None = Field(default=None, description="Serve this active version explicitly")

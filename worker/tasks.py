@@ -8,7 +8,7 @@ from celery import shared_task
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from celeryconfig import REFRESH_STATS_TASK, WRITE_BATCH_TASK
-from webapp.logpipe.ingest import write_prediction_logs
+from webapp.logpipe.ingest import write_prediction_log_batch
 from webapp.stats.refresh import refresh_stats
 
 # Retries wait at most this long, which stays under the broker's visibility timeout.
@@ -23,9 +23,9 @@ MAX_RETRY_DELAY_SECONDS = 30
     retry_jitter=True,
     max_retries=None,  # a database outage delays logs; it never discards them
 )
-def write_batch(records: list[dict[str, Any]]) -> dict[str, int]:
-    """Store a batch of prediction logs; a redelivered batch inserts nothing twice."""
-    result = write_prediction_logs(records)
+def write_batch(payload: str) -> dict[str, int]:
+    """Store a batch of prediction logs (`webapp.logpipe.wire`); a redelivered batch inserts nothing twice."""
+    result = write_prediction_log_batch(payload)
     return {"received": result.received, "inserted": result.inserted, "rejected": result.rejected}
 
 

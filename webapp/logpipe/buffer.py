@@ -47,7 +47,7 @@ class LogBuffer:
         """Ship everything buffered now, on the calling thread."""
         with self._ship_lock:
             self._ship_buffered()
-            self._shipper.save_counters(self._counters_dir)
+            self._shipper.save_counters(self._counters_dir, force=True)
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop the thread and ship what is left (publish or spool)."""

@@ -8,6 +8,8 @@ from celery import Celery
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
 
+from .wire import encode_batch
+
 WRITE_BATCH_TASK = "predictions.write_batch"
 
 
@@ -27,7 +29,11 @@ class CeleryPublisher:
     def publish(self, records: list[dict[str, Any]]) -> None:
         try:
             self._celery.send_task(
-                WRITE_BATCH_TASK, args=[records], retry=True, retry_policy=self._retry_policy, timeout=self._timeout
+                WRITE_BATCH_TASK,
+                args=[encode_batch(records)],
+                retry=True,
+                retry_policy=self._retry_policy,
+                timeout=self._timeout,
             )
         except (KombuError, RedisError, OSError) as exc:
             raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc

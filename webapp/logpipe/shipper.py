@@ -13,6 +13,9 @@ from .spool import Spool, write_counters
 
 log = logging.getLogger(__name__)
 
+# /health reads the counters from files; a second's delay there is fine, a file write per batch is not.
+COUNTERS_SECONDS = 1.0
+
 Publish = Callable[[list[dict[str, Any]]], None]
 
 
@@ -30,6 +33,7 @@ class Shipper:
         self._broker_down_until = 0.0
         self._in_outage = False
         self._counters_dirty = False
+        self._counters_due = 0.0
         self.counters = {"published": 0, "spooled": 0, "respooled_published": 0, "dropped": 0}
 
     def ship(self, batch: list[dict[str, Any]]) -> None:
@@ -60,10 +64,12 @@ class Shipper:
             self._count("respooled_published", sent)
             log.info("re-published %d spooled log records", sent)
 
-    def save_counters(self, directory: Path) -> None:
-        if self._counters_dirty:
+    def save_counters(self, directory: Path, force: bool = False) -> None:
+        """Leave the counters for /health: at most once a second, unless forced (a flush or a close)."""
+        if self._counters_dirty and (force or self._clock() >= self._counters_due):
             write_counters(directory, self.counters)
             self._counters_dirty = False
+            self._counters_due = self._clock() + COUNTERS_SECONDS
 
     def _broker_down(self) -> bool:
         return self._clock() < self._broker_down_until

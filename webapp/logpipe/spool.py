@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 Record = dict[str, Any]
+ORPHAN_SCAN_SECONDS = 5.0
 
 
 def _pid_alive(pid: int) -> bool:
@@ -39,6 +41,7 @@ class Spool:
         self.max_records = max_records
         self.pending = 0  # records in this process's files, not yet re-published
         self._offsets: dict[Path, int] = {}  # bytes already re-published, per file
+        self._next_orphan_scan = 0.0
 
     @property
     def _prefix(self) -> str:
@@ -74,7 +77,13 @@ class Spool:
         return sent
 
     def has_work(self) -> bool:
-        return self.pending > 0 or any(self._orphans())
+        if self.pending > 0:
+            return True
+        # Orphans appear only when a process dies; a directory scan per flush cycle is not worth it.
+        if time.monotonic() < self._next_orphan_scan:
+            return False
+        self._next_orphan_scan = time.monotonic() + ORPHAN_SCAN_SECONDS
+        return any(self._orphans())
 
     def _own_files(self) -> list[Path]:
         if not self.directory.exists():
