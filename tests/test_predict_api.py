@@ -96,12 +96,17 @@ def test_model_can_be_named_and_must_be_named_when_several_are_active(client):
     assert predict(client, "good", model="reviews")["model_name"] == "reviews"
 
 
-def test_no_active_version_answers_503(client):
+def test_no_active_version_at_all_answers_503(client):
     response = client.post("/predict", json={"text": "hello"})
     assert response.status_code == 503
     assert "no model version is active" in response.get_json()["error"]["message"]
+
+
+def test_a_named_model_without_an_active_version_answers_404(client):
     register(client)
-    assert client.post("/predict", json={"text": "hello", "model": "sentiment"}).status_code == 503
+    response = client.post("/predict", json={"text": "hello", "model": "sentiment"})
+    assert response.status_code == 404
+    assert "has no active version" in response.get_json()["error"]["message"]
 
 
 def test_unknown_model_answers_404(client):

@@ -35,10 +35,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_error_handlers(app)
     register_commands(app)
     _announce(settings)
+    app.extensions["keys"].announce()
     return app
 
 
 def register_extensions(app: Flask, settings: Settings) -> None:
+    from .auth import KeyRing
     from .celery_app import init_celery
     from .logpipe.buffer import LogBuffer
     from .logpipe.publisher import CeleryPublisher
@@ -49,6 +51,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
 
     if settings.embedded:
         settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    app.extensions["keys"] = KeyRing(settings)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     celery = init_celery(app, settings)
@@ -68,12 +71,13 @@ def register_extensions(app: Flask, settings: Settings) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .docs import bp as docs_bp
     from .predict import bp as predict_bp
     from .registry import bp as registry_bp
     from .stats import bp as stats_bp
     from .system import bp as system_bp
 
-    for blueprint in (registry_bp, stats_bp, predict_bp, system_bp):
+    for blueprint in (registry_bp, stats_bp, predict_bp, system_bp, docs_bp):
         app.register_blueprint(blueprint)
 
 

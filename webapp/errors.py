@@ -100,7 +100,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         status = exc.code or 500
-        return error_response(status, _HTTP_CODES.get(status, "http_error"), exc.description or exc.name)
+        body, status = error_response(status, _HTTP_CODES.get(status, "http_error"), exc.description or exc.name)
+        # Keep what the protocol requires, such as a 405's Allow header.
+        headers = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
+        return body, status, headers
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(PoolTimeoutError)

@@ -31,6 +31,16 @@ def parse_json(model: type[Body]) -> Body:
         raise ValidationFailed(f"invalid {', '.join(fields)}", details) from None
 
 
+def parse_query(model: type[Body]) -> Body:
+    """Validate the query string against `model`: 422 with the failing parameters named."""
+    try:
+        return model.model_validate(request.args.to_dict())
+    except ValidationError as exc:
+        details = validation_details(exc)
+        fields = sorted({detail["field"] or "query" for detail in details})
+        raise ValidationFailed(f"invalid {', '.join(fields)}", details) from None
+
+
 def json_response(
     payload: BaseModel | list[BaseModel], status: int = 200, adapter: TypeAdapter | None = None
 ) -> Response:

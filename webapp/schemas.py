@@ -31,6 +31,12 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+class QueryModel(BaseModel):
+    """Query strings: every value arrives as a string; unknown parameters are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
 # ---- registry ----
 
 
@@ -88,6 +94,11 @@ class ModelVersionOut(BaseModel):
     archived_at: datetime | None
 
 
+class ModelListQuery(QueryModel):
+    name: ModelName | None = Field(default=None, description="Only versions of this model")
+    status: Status | None = Field(default=None, description="Only versions in this status")
+
+
 class ModelList(BaseModel):
     models: list[ModelVersionOut]
 
@@ -127,6 +138,10 @@ class PredictionOut(BaseModel):
 # ---- statistics ----
 
 
+class ModelFilter(QueryModel):
+    model: ModelName | None = Field(default=None, description="Only versions of this model")
+
+
 class StatsEntry(BaseModel):
     model_id: str
     model_name: str
@@ -164,6 +179,11 @@ class Performance(BaseModel):
 class RefreshQueued(BaseModel):
     status: Literal["queued"]
     task_id: str
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    components: dict[str, Any] = Field(description="database, cache, broker, routing, log_pipeline")
 
 
 # ---- errors ----

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import get_args
+from uuid import UUID
 
-from flask import current_app, request
+from flask import current_app
 
-from ..errors import ValidationFailed
-from ..http import json_response, parse_json
+from ..contract import endpoint
+from ..http import json_response, parse_json, parse_query
 from ..models import ModelVersion
-from ..schemas import Activate, ModelList, ModelVersionOut, RegisterModel, Status
+from ..schemas import Activate, ModelList, ModelListQuery, ModelVersionOut, RegisterModel
 from . import bp, service
 
-STATUSES = get_args(Status)
+TAG = "registry"
 
 
 def _out(version: ModelVersion) -> ModelVersionOut:
@@ -37,36 +37,56 @@ def _publish_routing() -> None:
 
 
 @bp.post("")
+@endpoint(
+    "admin", "Register a model version", tag=TAG, body=RegisterModel, responses={201: ModelVersionOut}, errors=(409,)
+)
 def register():
     version = service.register_version(parse_json(RegisterModel), on_commit=_publish_routing)
     return json_response(_out(version), status=201)
 
 
 @bp.get("")
+@endpoint("read", "List model versions", tag=TAG, query=ModelListQuery, responses={200: ModelList})
 def list_models():
-    status = request.args.get("status")
-    if status is not None and status not in STATUSES:
-        raise ValidationFailed("invalid status", [{"field": "status", "message": f"expected one of {STATUSES}"}])
-    versions = service.list_versions(name=request.args.get("name"), status=status)
+    query = parse_query(ModelListQuery)
+    versions = service.list_versions(name=query.name, status=query.status)
     return json_response(ModelList(models=[_out(version) for version in versions]))
 
 
-@bp.get("/<model_id>")
-def get_model(model_id: str):
-    return json_response(_out(service.get_version(model_id)))
+@bp.get("/<uuid:model_id>")
+@endpoint("read", "One model version", tag=TAG, responses={200: ModelVersionOut}, errors=(404,))
+def get_model(model_id: UUID):
+    return json_response(_out(service.get_version(str(model_id))))
 
 
-@bp.post("/<model_id>/activate")
-def activate(model_id: str):
+@bp.post("/<uuid:model_id>/activate")
+@endpoint(
+    "admin",
+    "Activate a version with a share of its model's traffic",
+    tag=TAG,
+    body=Activate,
+    responses={200: ModelVersionOut},
+    errors=(404, 409),
+    description="409 if the active percents of the model would add up to more than 100, with the current allocation.",
+)
+def activate(model_id: UUID):
     body = parse_json(Activate)
-    return json_response(_out(service.activate(model_id, body.value, on_commit=_publish_routing)))
+    return json_response(_out(service.activate(str(model_id), body.value, on_commit=_publish_routing)))
 
 
-@bp.post("/<model_id>/deactivate")
-def deactivate(model_id: str):
-    return json_response(_out(service.deactivate(model_id, on_commit=_publish_routing)))
+@bp.post("/<uuid:model_id>/deactivate")
+@endpoint("admin", "Deactivate a version (traffic 0)", tag=TAG, responses={200: ModelVersionOut}, errors=(404, 409))
+def deactivate(model_id: UUID):
+    return json_response(_out(service.deactivate(str(model_id), on_commit=_publish_routing)))
 
 
-@bp.delete("/<model_id>")
-def delete(model_id: str):
-    return json_response(_out(service.archive(model_id, on_commit=_publish_routing)))
+@bp.delete("/<uuid:model_id>")
+@endpoint(
+    "admin",
+    "Archive an inactive version (its logs and stats are kept)",
+    tag=TAG,
+    responses={200: ModelVersionOut},
+    errors=(404, 409),
+)
+def delete(model_id: UUID):
+    return json_response(_out(service.archive(str(model_id), on_commit=_publish_routing)))

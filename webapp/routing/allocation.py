@@ -125,5 +125,6 @@ class RoutingTable:
         if allocation is not None:
             return allocation
         if model in self.known_names:
-            raise ServiceUnavailable(f"model {model!r} has no active version")
+            # The service can serve, just not this: the named model has nothing active to route to.
+            raise NotFound(f"model {model!r} has no active version; activate one with POST /models/<id>/activate")
         raise NotFound(f"no model named {model!r}", {"known_models": sorted(self.known_names)})

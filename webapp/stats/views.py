@@ -2,28 +2,34 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app
 from kombu.exceptions import KombuError
 from pydantic import TypeAdapter
 from redis.exceptions import RedisError
 
+from ..contract import endpoint
 from ..errors import ServiceUnavailable
-from ..http import json_response
-from ..schemas import RefreshQueued, StatsEntry
+from ..http import json_response, parse_query
+from ..schemas import ModelFilter, Performance, RefreshQueued, StatsEntry
 from . import bp
 from .performance import performance
 from .queries import stats_entries
 
 REFRESH_TASK = "stats.refresh"
+TAG = "statistics"
 _ENTRIES = TypeAdapter(list[StatsEntry])
 
 
 @bp.get("/stats")
+@endpoint(
+    "read", "Per-version statistics (materialized)", tag=TAG, query=ModelFilter, responses={200: list[StatsEntry]}
+)
 def list_stats():
-    return json_response(stats_entries(request.args.get("model")), adapter=_ENTRIES)
+    return json_response(stats_entries(parse_query(ModelFilter).model), adapter=_ENTRIES)
 
 
 @bp.post("/stats/refresh")
+@endpoint("admin", "Queue a statistics refresh now", tag=TAG, responses={202: RefreshQueued}, errors=(503,))
 def queue_refresh():
     celery = current_app.extensions["celery"]
     try:
@@ -34,5 +40,6 @@ def queue_refresh():
 
 
 @bp.get("/performance")
+@endpoint("read", "Compare active versions and recommend one", tag=TAG, query=ModelFilter, responses={200: Performance})
 def model_performance():
-    return json_response(performance(request.args.get("model")))
+    return json_response(performance(parse_query(ModelFilter).model))

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from flask import current_app, jsonify
 
+from ..contract import endpoint
 from ..errors import ServiceUnavailable
+from ..schemas import Health
 from . import bp
 from .health import REQUIRED, check_components
 
 
 @bp.get("/health")
+@endpoint("read", "Health of the database, cache and broker", tag="system", responses={200: Health}, errors=(503,))
 def health():
     components = check_components(current_app)
     down = [name for name in REQUIRED if components[name]["status"] != "ok"]

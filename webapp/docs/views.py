@@ -1,0 +1,47 @@
+"""GET /openapi.json, and Swagger UI at /docs with its files from the installed swagger-ui-py package."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from flask import Response, current_app, jsonify, send_from_directory
+
+from . import bp
+from .openapi import build_openapi
+
+SWAGGER_UI_FILES = str(files("swagger_ui") / "static")
+
+_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Model router API</title>
+  <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/assets/swagger-ui-bundle.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true});
+  </script>
+</body>
+</html>
+"""
+
+
+@bp.get("/openapi.json")
+def openapi():
+    document = current_app.extensions.get("openapi")
+    if document is None:  # built once per process: routes and keys do not change at run time
+        document = current_app.extensions["openapi"] = build_openapi(current_app)
+    return jsonify(document)
+
+
+@bp.get("/docs")
+def docs():
+    return Response(_PAGE, mimetype="text/html")
+
+
+@bp.get("/docs/assets/<path:filename>")
+def docs_assets(filename: str):
+    return send_from_directory(SWAGGER_UI_FILES, filename, max_age=86400)
