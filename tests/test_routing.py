@@ -111,10 +111,13 @@ def test_several_active_models_need_a_name():
     assert routes.route(0.3, model="spam").arm.name == "spam"
 
 
-def test_no_active_version_is_service_unavailable():
+def test_nothing_active_at_all_is_service_unavailable():
     with pytest.raises(ServiceUnavailable):
         table().route(0.3)
-    with pytest.raises(ServiceUnavailable):
+
+
+def test_a_known_model_with_nothing_active_is_not_found():
+    with pytest.raises(NotFound, match="has no active version"):
         table(arm("1.0.0", 100), known=("spam",)).route(0.3, model="spam")
 
 
