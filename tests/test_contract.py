@@ -113,7 +113,7 @@ def test_protected_operations_declare_their_security(contract_app: Flask):
 def test_interactive_docs_are_served_without_internet(contract_app: Flask):
     client = contract_app.test_client()
     page = client.get("/docs").get_data(as_text=True)
-    assert "/openapi.json" in page and "//" not in page.replace("http-equiv", "").split("<body>")[1].split("url:")[0]
+    assert "/openapi.json" in page and "http" not in page  # every asset from this server, none from a CDN
     for asset in ("/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css"):
         response = client.get(asset)
         assert response.status_code == 200 and len(response.data) > 10_000, asset

@@ -65,7 +65,6 @@ def test_a_worker_killed_mid_ingest_loses_and_duplicates_nothing(app, postgres_u
 
         worker = CeleryWorker(env)
         worker.start()
-        started = time.monotonic()
         wait_for(
             lambda: stored(postgres_url, model_id)[0] >= PREDICTIONS,
             timeout=120,
@@ -74,6 +73,5 @@ def test_a_worker_killed_mid_ingest_loses_and_duplicates_nothing(app, postgres_u
         time.sleep(VISIBILITY_SECONDS + 2)  # any batch redelivered late must still not duplicate
         rows, distinct = stored(postgres_url, model_id)
         assert (rows, distinct) == (PREDICTIONS, PREDICTIONS), worker.tail()
-        assert time.monotonic() - started < 120
     finally:
         worker.stop()

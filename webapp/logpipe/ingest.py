@@ -59,23 +59,8 @@ class LogBatch(BaseModel):
 
 _ROW = TypeAdapter(LogRow)
 
-# The order of the stored columns; `_stored_row` builds rows in it.
-COLUMNS = (
-    "prediction_id",
-    "model_id",
-    "model_version",
-    "user_id",
-    "text",
-    "prediction",
-    "confidence",
-    "polarity",
-    "subjectivity",
-    "latency_ms",
-    "latency_bucket",
-    "routing",
-    "bucket",
-    "created_at",
-)
+# The stored columns: the wire fields, plus the latency bucket the stats refresh groups by.
+COLUMNS = (*LOG_FIELDS, "latency_bucket")
 _COLUMN_LIST = ", ".join(COLUMNS)
 _CREATE_STAGING = (
     "CREATE TEMP TABLE IF NOT EXISTS incoming_prediction_logs ON COMMIT DELETE ROWS AS "
@@ -166,10 +151,10 @@ def _stored_row(row: tuple) -> tuple:
         round(polarity, 4),
         round(subjectivity, 4),
         latency,
-        latency_bucket(latency),
         routing,
         bucket,
         created_at,
+        latency_bucket(latency),
     )
 
 
