@@ -54,6 +54,10 @@ def _transport_options(settings: Settings) -> dict[str, Any]:
         # A task taken by a worker that dies comes back after this long. Retry delays stay
         # below it, or the broker would hand a waiting retry to a second worker.
         "visibility_timeout": settings.broker_visibility_timeout,
+        # Kombu looks for such tasks every interval x throttle seconds (default 10 x 10, which
+        # made a killed worker's batch wait ~100 s): sweep a few times per visibility timeout.
+        "unacked_restore_interval": max(1, settings.broker_visibility_timeout // 4),
+        "unacked_restore_throttle": 1,
         # Fail fast on a dead broker: publishing happens off the request path, into a spool.
         "socket_connect_timeout": settings.broker_timeout_seconds,
         "socket_timeout": 5.0,
