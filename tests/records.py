@@ -1,11 +1,15 @@
-"""Prediction log records as the web process publishes them, for feeding ingest directly."""
+"""Prediction log records as the web process publishes them, and the statistics they must produce."""
 
 from __future__ import annotations
 
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
+
+from webapp.extensions import db
+from webapp.models import ModelStats
 
 LABELS = ("positive", "negative", "neutral")
 ROUTINGS = ("sticky", "random", "explicit")
@@ -46,3 +50,21 @@ def random_records(model_id: str, count: int, version: str = "1.0.0", seed: int 
         )
         for _ in range(count)
     ]
+
+
+def expected_totals(records: list[dict]) -> dict:
+    """What the stats must say, computed here from the records themselves."""
+    return {
+        "request_count": len(records),
+        "latency_sum": sum(Decimal(str(r["latency_ms"])) for r in records),
+        "confidence_sum": sum(Decimal(str(r["confidence"])) for r in records),
+        **{f"{label}_count": sum(r["prediction"] == label for r in records) for label in LABELS},
+        **{f"{route}_count": sum(r["routing"] == route for r in records) for route in ROUTINGS},
+    }
+
+
+def stored_totals(model_id: str) -> dict:
+    """What model_stats says for one version (call within an app context)."""
+    stats = db.session.get(ModelStats, uuid.UUID(model_id))
+    db.session.expire_all()
+    return {key: getattr(stats, key) for key in expected_totals([])}

@@ -3,40 +3,18 @@
 from __future__ import annotations
 
 import math
-import threading
 import uuid
-from decimal import Decimal
 
 import psycopg2
 from psycopg2.extras import execute_values
 
 from tests.api import activate, register
-from tests.records import log_record, random_records
+from tests.records import expected_totals, log_record, random_records, stored_totals
 from webapp.extensions import db
 from webapp.logpipe.ingest import COLUMNS, write_prediction_logs
 from webapp.models import ModelStats, StatsCursor
 from webapp.stats.histogram import RELATIVE_ERROR, latency_bucket
 from webapp.stats.refresh import refresh_stats
-
-
-def expected_totals(records: list[dict]) -> dict:
-    """What the stats must say, computed here from the records themselves."""
-    return {
-        "request_count": len(records),
-        "latency_sum": sum(Decimal(str(r["latency_ms"])) for r in records),
-        "confidence_sum": sum(Decimal(str(r["confidence"])) for r in records),
-        **{
-            f"{label}_count": sum(r["prediction"] == label for r in records)
-            for label in ("positive", "negative", "neutral")
-        },
-        **{f"{route}_count": sum(r["routing"] == route for r in records) for route in ("sticky", "random", "explicit")},
-    }
-
-
-def stored_totals(model_id: str) -> dict:
-    stats = db.session.get(ModelStats, uuid.UUID(model_id))
-    db.session.expire_all()
-    return {key: getattr(stats, key) for key in expected_totals([])}
 
 
 def test_refresh_materializes_exact_totals(app):
@@ -95,26 +73,6 @@ def test_a_batch_that_commits_late_is_counted_not_skipped(app, postgres_url):
             assert stored_totals(model_id) == expected_totals(early_but_slow + later_and_quick)
     finally:
         slow.close()
-
-
-def test_concurrent_refreshes_count_every_row_once(app):
-    model_id = str(uuid.uuid4())
-    records = random_records(model_id, 3_000, seed=7)
-    with app.app_context():
-        write_prediction_logs(records)
-
-    def refresh_in_own_context() -> None:
-        with app.app_context():
-            refresh_stats()
-
-    threads = [threading.Thread(target=refresh_in_own_context) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    with app.app_context():
-        refresh_stats()  # whichever ran first, a last one finds nothing new
-        assert stored_totals(model_id) == expected_totals(records)
 
 
 def test_percentiles_are_within_the_stated_error_of_the_exact_ones(app):

@@ -1,4 +1,4 @@
-"""Faults with real processes: a worker killed mid-ingest loses nothing and duplicates nothing."""
+"""Fault: the Celery worker SIGKILLed mid-ingest loses nothing and duplicates nothing."""
 
 from __future__ import annotations
 

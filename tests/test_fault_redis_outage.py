@@ -1,0 +1,76 @@
+"""Fault: Redis (cache and broker) shut down for 15 s under load, then restarted on the same data."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.http_client import call
+from tests.services import ThrowawayRedis
+from tests.support import CeleryWorker, GunicornServer, free_port, wait_for
+from tests.traffic import PredictTraffic, missing_after, start_two_versions
+
+OUTAGE_SECONDS = 15
+
+
+def log_counters(base_url: str) -> dict:
+    """The prediction-log counters of every web process, as /health shows them (also when it is 503)."""
+    _, body = call(base_url, "GET", "/health")
+    components = body["components"] if "components" in body else body["error"]["details"]["components"]
+    return components["prediction_logs"]["all_processes"]
+
+
+@pytest.mark.slow
+def test_predictions_are_answered_and_their_logs_kept_through_a_redis_outage(app, postgres_url, tmp_path):
+    broker = ThrowawayRedis(tmp_path / "redis")
+    broker.start()
+    env = {
+        "DATABASE_URL": postgres_url,
+        "REDIS_URL": broker.url,
+        "INSTANCE_DIR": str(tmp_path / "instance"),
+        "BROKER_VISIBILITY_TIMEOUT": "10",
+        "STATS_REFRESH_SECONDS": "3600",
+    }
+    web, worker = GunicornServer(env, free_port()), CeleryWorker(env)
+    web.start()
+    worker.start()
+    try:
+        start_two_versions(web.url)
+        with PredictTraffic(web.url) as traffic:
+            time.sleep(3)
+            # Batches published in the last second before the outage wait in the queue: only the
+            # append-only file brings them back after the restart.
+            worker.stop()
+            time.sleep(1)
+            down_at = time.monotonic()
+            broker.shutdown()
+            wait_for(lambda: log_counters(web.url)["spooled"] > 0, timeout=10, what="log records to be spooled")
+            time.sleep(max(0.0, down_at + OUTAGE_SECONDS - time.monotonic()))
+            broker.start()
+            up_at = time.monotonic()
+            worker.start()
+            time.sleep(3)
+
+        during = traffic.between(down_at, up_at)
+        answered = [answer for answer in during if answer.status == 200]
+        assert len(during) >= 100, "too little traffic during the outage to judge"
+        assert len(answered) / len(during) >= 0.99
+        slowest = sorted(answer.answered_at - answer.sent_at for answer in answered)
+        assert slowest[int(len(slowest) * 0.99)] < 0.5, "requests waited on the dead broker"
+        assert sum(a.status == 200 for a in traffic.answers) / len(traffic.answers) >= 0.99
+
+        expected = traffic.answered_ids()
+        missing = missing_after(postgres_url, expected, timeout=60)
+        assert not missing, f"{len(missing)} of {len(expected)} answered predictions never reached Postgres"
+        counters = wait_for(
+            lambda: (now := log_counters(web.url))["respooled_published"] == now["spooled"] and now,
+            timeout=5,
+            what="every spooled record to be counted as re-published",
+        )
+        assert counters["spooled"] > 0
+        assert counters["dropped"] == 0
+    finally:
+        web.stop()
+        worker.stop()
+        broker.stop()
