@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery.utils.time import get_exponential_backoff_interval
+
 from webapp.config import Settings
 
 WRITE_BATCH_TASK = "predictions.write_batch"
 REFRESH_STATS_TASK = "stats.refresh"
+MAX_RETRY_DELAY_SECONDS = 30
 
 
 def celery_settings(settings: Settings) -> dict[str, Any]:
@@ -62,3 +65,12 @@ def _transport_options(settings: Settings) -> dict[str, Any]:
         "socket_connect_timeout": settings.broker_timeout_seconds,
         "socket_timeout": 5.0,
     }
+
+
+def retry_countdown(retries: int, visibility_timeout: float | None) -> int:
+    """Seconds before retry number `retries + 1`: exponential with full jitter, at most 30 s and
+    under half the visibility timeout, or the broker would hand the waiting retry to a second worker."""
+    ceiling = MAX_RETRY_DELAY_SECONDS
+    if visibility_timeout is not None:
+        ceiling = max(1, min(ceiling, int(visibility_timeout) // 2))
+    return get_exponential_backoff_interval(factor=1, retries=retries, maximum=ceiling, full_jitter=True)

@@ -50,7 +50,7 @@ def test_predictions_are_answered_through_a_postgres_outage_and_their_logs_land_
         assert len(during) >= 100, "too little traffic during the outage to judge"
         assert sum(answer.status == 200 for answer in during) / len(during) >= 0.99
         expected = traffic.answered_ids()
-        # The write task backs off up to 30 s between attempts; the last of them lands within that.
+        # The write task backs off up to 30 s between attempts (the default visibility timeout is 60 s).
         missing = missing_after(database.url, expected, timeout=90)
         assert not missing, f"{len(missing)} of {len(expected)} answered predictions never reached Postgres"
         status, body = call(web.url, "POST", "/models", {"name": "sentiment", "version": "3.0.0"})

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -21,17 +24,29 @@ def log_counters(base_url: str) -> dict:
     return components["prediction_logs"]["all_processes"]
 
 
-@pytest.mark.slow
-def test_predictions_are_answered_and_their_logs_kept_through_a_redis_outage(app, postgres_url, tmp_path):
-    broker = ThrowawayRedis(tmp_path / "redis")
-    broker.start()
-    env = {
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[ThrowawayRedis]:
+    """Redis as cache and broker, of this test's own, so that stopping it disturbs no other test."""
+    server = ThrowawayRedis(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def env(app, postgres_url: str, broker: ThrowawayRedis, tmp_path: Path) -> dict[str, str]:
+    """Empty tables; the shared test database; the throwaway Redis."""
+    return {
         "DATABASE_URL": postgres_url,
         "REDIS_URL": broker.url,
         "INSTANCE_DIR": str(tmp_path / "instance"),
         "BROKER_VISIBILITY_TIMEOUT": "10",
         "STATS_REFRESH_SECONDS": "3600",
     }
+
+
+@pytest.mark.slow
+def test_predictions_are_answered_and_their_logs_kept_through_a_redis_outage(postgres_url, broker, env):
     web, worker = GunicornServer(env, free_port()), CeleryWorker(env)
     web.start()
     worker.start()
@@ -73,4 +88,27 @@ def test_predictions_are_answered_and_their_logs_kept_through_a_redis_outage(app
     finally:
         web.stop()
         worker.stop()
-        broker.stop()
+
+
+@pytest.mark.slow
+def test_beyond_the_spool_bound_every_record_is_either_spooled_or_counted_as_dropped(broker, env):
+    web = GunicornServer({**env, "SPOOL_MAX_RECORDS": "100"}, free_port())  # 100 per web process
+    web.start()
+    try:
+        start_two_versions(web.url)
+        broker.shutdown()
+        with PredictTraffic(web.url) as traffic:
+            wait_for(lambda: log_counters(web.url).get("dropped"), timeout=30, what="records beyond the bound")
+        answered = len(traffic.answered_ids())
+        counters = wait_for(
+            lambda: (now := log_counters(web.url))["spooled"] + now["dropped"] == answered and now,
+            timeout=5,
+            what=f"all {answered} answered predictions to be counted as spooled or dropped",
+        )
+        for path in (Path(env["INSTANCE_DIR"]) / "spool").glob("*.counters.json"):
+            process = json.loads(path.read_text())  # what /health sums, one file per web process
+            assert process["spooled"] == 100 if process["dropped"] else process["spooled"] <= 100
+        assert counters["dropped"] > 0
+        assert "log spool full (100 records): dropped" in "".join(web.output)
+    finally:
+        web.stop()

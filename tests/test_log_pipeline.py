@@ -159,3 +159,10 @@ def test_publishing_to_a_dead_broker_fails_within_half_a_second(tmp_path):
     with pytest.raises(BrokerUnavailable):
         publisher.publish(records(1))
     assert time.monotonic() - started < 0.5
+
+
+@pytest.mark.parametrize(("visibility", "longest"), [(None, 30), (60, 30), (10, 5), (5, 2)])
+def test_a_write_retry_never_waits_past_half_the_visibility_timeout(visibility, longest):
+    delays = [celeryconfig.retry_countdown(retries, visibility) for retries in range(12) for _ in range(50)]
+    assert max(delays) == longest  # full jitter: after a dozen retries some draw reaches the cap
+    assert min(delays) >= 0

@@ -4,28 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from celeryconfig import REFRESH_STATS_TASK, WRITE_BATCH_TASK
+from celeryconfig import REFRESH_STATS_TASK, WRITE_BATCH_TASK, retry_countdown
 from webapp.logpipe.ingest import write_prediction_log_batch
 from webapp.stats.refresh import refresh_stats
 
-# Retries wait at most this long, which stays under the broker's visibility timeout.
-MAX_RETRY_DELAY_SECONDS = 30
 
-
-@shared_task(
-    name=WRITE_BATCH_TASK,
-    autoretry_for=(OperationalError, InterfaceError),  # the database is unreachable, not the data bad
-    retry_backoff=1,
-    retry_backoff_max=MAX_RETRY_DELAY_SECONDS,
-    retry_jitter=True,
-    max_retries=None,  # a database outage delays logs; it never discards them
-)
-def write_batch(payload: str) -> dict[str, int]:
+@shared_task(name=WRITE_BATCH_TASK, bind=True, max_retries=None)  # an outage delays logs, never discards them
+def write_batch(self: Task, payload: str) -> dict[str, int]:
     """Store a batch of prediction logs (`webapp.logpipe.wire`); a redelivered batch inserts nothing twice."""
-    result = write_prediction_log_batch(payload)
+    try:
+        result = write_prediction_log_batch(payload)
+    except (OperationalError, InterfaceError) as exc:  # the database is unreachable, not the data bad
+        visibility = self.app.conf.broker_transport_options.get("visibility_timeout")
+        raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries, visibility)) from exc
     return {"received": result.received, "inserted": result.inserted, "rejected": result.rejected}
 
 
