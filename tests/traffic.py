@@ -92,16 +92,13 @@ class PredictTraffic:
         return response.status, prediction_id
 
 
-def start_two_versions(base_url: str) -> tuple[str, str]:
+def start_two_versions(base_url: str) -> None:
     """Register sentiment 1.0.0 and 2.0.0 over HTTP and split traffic 50/50."""
-    ids = []
     for version in ("1.0.0", "2.0.0"):
         status, body = call(base_url, "POST", "/models", {"name": "sentiment", "version": version})
         assert status == 201, body
         status, body = call(base_url, "POST", f"/models/{body['model_id']}/activate", {"percent": 50})
         assert status == 200, body
-        ids.append(body["model_id"])
-    return ids[0], ids[1]
 
 
 def stored_prediction_ids(database_url: str, prediction_ids: set[str]) -> set[str]:

@@ -8,9 +8,9 @@ from celery import Celery
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
 
-from .wire import encode_batch
+from celeryconfig import WRITE_BATCH_TASK
 
-WRITE_BATCH_TASK = "predictions.write_batch"
+from .wire import encode_batch
 
 
 class BrokerUnavailable(Exception):
