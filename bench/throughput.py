@@ -23,6 +23,7 @@ from pathlib import Path
 
 from bench import ingest, pipeline
 from bench.benchdb import BENCH_REDIS_URL, reset_bench_services
+from bench.cpu import KINDS, CpuMeter
 from bench.load import CONNECTIONS, LoadResult, require_wrk, run_wrk, write_scripts
 from bench.processes import ROOT, ProcessGroup, wait_until_serving
 
@@ -50,12 +51,16 @@ def server_groups(database_url: str, port: int, logs: Path) -> dict[str, Process
     }
 
 
-def measure_turn(group: ProcessGroup, url: str, script: Path, seconds: int) -> LoadResult:
+def measure_turn(group: ProcessGroup, url: str, script: Path, seconds: int) -> tuple[LoadResult, dict[str, float]]:
+    """Requests/s and latency under load, and the CPU µs each kind of process spent per request."""
     group.start()
     try:
         wait_until_serving(url + "/health")
         run_wrk(url, script, 3)  # warm up: imports, connections, first batches
-        return run_wrk(url, script, seconds)
+        meter = CpuMeter()
+        meter.start()
+        result = run_wrk(url, script, seconds)
+        return result, meter.stop(result.requests)
     finally:
         group.stop()
 
@@ -69,6 +74,9 @@ def summarize(runs: list[dict]) -> dict[str, dict[str, float]]:
             "p50_ms": round(statistics.median(r["p50_ms"] for r in mine), 2),
             "p99_ms": round(statistics.median(r["p99_ms"] for r in mine), 2),
             "runs": [round(r["requests_per_second"], 1) for r in mine],
+            "cpu_us_per_request": {
+                kind: round(statistics.median(r["cpu_us_per_request"][kind] for r in mine), 1) for kind in KINDS
+            },
         }
     return summary
 
@@ -78,6 +86,11 @@ def print_report(summary: dict, ratios: dict, pipeline_result: dict | None, inge
     for server, row in summary.items():
         rate, p50, p99 = row["requests_per_second"], row["p50_ms"], row["p99_ms"]
         print(f"{server:<9}{rate:>16.1f}{p50:>9.2f}{p99:>9.2f}   {row['runs']}")
+    print(f"\n{'CPU µs per request (median of turns)':<9}")
+    print(f"{'server':<9}" + "".join(f"{kind:>9}" for kind in KINDS) + f"{'total':>9}")
+    for server, row in summary.items():
+        cpu = row["cpu_us_per_request"]
+        print(f"{server:<9}" + "".join(f"{cpu[kind]:>9.0f}" for kind in KINDS) + f"{sum(cpu.values()):>9.0f}")
     for name, value in ratios.items():
         verdict = "ok" if value >= TARGETS[name] else "BELOW TARGET"
         print(f"{name:<15}{value:>7.3f}   (target >= {TARGETS[name]})  {verdict}")
@@ -107,8 +120,8 @@ def main() -> None:
     runs = []
     for round_number in range(1, args.rounds + 1):
         for server in ("floor", "project", "peer"):
-            result = measure_turn(groups[server], url, plain, args.seconds)
-            runs.append({"server": server, "round": round_number, **result.as_dict()})
+            result, cpu = measure_turn(groups[server], url, plain, args.seconds)
+            runs.append({"server": server, "round": round_number, **result.as_dict(), "cpu_us_per_request": cpu})
             print(f"round {round_number} {server:<8} {result.requests_per_second:8.1f} req/s", flush=True)
 
     summary = summarize(runs)
