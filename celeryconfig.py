@@ -34,7 +34,10 @@ def celery_settings(settings: Settings) -> dict[str, Any]:
         "worker_prefetch_multiplier": 1,
         # One process that runs tasks itself: a batch is one COPY, and the prefork pool's hand-off
         # to a child costs CPU the web processes need (measured, worker and Postgres together:
-        # 105 µs per row with prefork, 92 solo). Scale out by starting more workers.
+        # 105 µs per row with prefork, 92 solo). Solo also fetches a message only between tasks,
+        # which matters on Redis: kombu pops a message before it records it as unacknowledged, and
+        # the threads pool, fetching while tasks run, lost a batch to a SIGKILL in 2 of 4 runs of
+        # the worker fault test. Scale out by starting more workers.
         "worker_pool": "solo",
         "imports": ("worker.tasks",),
         "timezone": "UTC",
