@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -145,3 +146,10 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def empty_broker(redis_url: str, database: int) -> str:
+    """A Redis database of the test's own as broker, emptied: the session's shared worker never sees it."""
+    url = f"{redis_url.rsplit('/', 1)[0]}/{database}"
+    redis.Redis.from_url(url).flushdb()
+    return url

@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
-import redis
 
 from tests.http_client import call
 from tests.services import ThrowawayPostgres
-from tests.support import CeleryWorker, GunicornServer, free_port
+from tests.support import CeleryWorker, GunicornServer, empty_broker, free_port
 from tests.traffic import PredictTraffic, missing_after, start_two_versions
 
 OUTAGE_SECONDS = 15
@@ -22,8 +21,7 @@ def test_predictions_are_answered_through_a_postgres_outage_and_their_logs_land_
     web = worker = None
     try:
         database.create(tmp_path / "migrate")
-        broker_url = redis_url.rsplit("/", 1)[0] + f"/{BROKER_DB}"
-        redis.Redis.from_url(broker_url).flushdb()
+        broker_url = empty_broker(redis_url, BROKER_DB)
         env = {
             "DATABASE_URL": database.url,
             "REDIS_URL": broker_url,

@@ -11,12 +11,11 @@ import uuid
 
 import psycopg2
 import pytest
-import redis
 from celery import Celery
 
 import celeryconfig
 from tests.records import expected_totals, random_records, stored_totals
-from tests.support import CeleryWorker, wait_for
+from tests.support import CeleryWorker, empty_broker, wait_for
 from webapp.config import Settings
 from webapp.logpipe.ingest import write_prediction_logs
 from webapp.stats.refresh import RefreshResult, refresh_stats
@@ -57,8 +56,7 @@ def test_a_refresh_killed_halfway_changes_nothing_and_the_next_is_exact(app, pos
         write_prediction_logs(counted)
         refresh_stats()
         write_prediction_logs(new)
-    broker_url = redis_url.rsplit("/", 1)[0] + f"/{BROKER_DB}"
-    redis.Redis.from_url(broker_url).flushdb()
+    broker_url = empty_broker(redis_url, BROKER_DB)
     env = {"DATABASE_URL": postgres_url, "REDIS_URL": redis_url, "CELERY_BROKER_URL": broker_url}
     worker = CeleryWorker({**env, "INSTANCE_DIR": str(tmp_path), "STATS_REFRESH_SECONDS": "3600"})
     worker.start()

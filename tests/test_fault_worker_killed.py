@@ -7,12 +7,11 @@ import uuid
 
 import psycopg2
 import pytest
-import redis
 from celery import Celery
 
 import celeryconfig
 from tests.records import log_record
-from tests.support import CeleryWorker, wait_for
+from tests.support import CeleryWorker, empty_broker, wait_for
 from webapp.config import Settings
 from webapp.logpipe.wire import encode_batch
 
@@ -38,8 +37,7 @@ def stored(postgres_url: str, model_id: str) -> tuple[int, int]:
 
 @pytest.mark.slow
 def test_a_worker_killed_mid_ingest_loses_and_duplicates_nothing(app, postgres_url, redis_url, tmp_path):
-    broker_url = redis_url.rsplit("/", 1)[0] + f"/{FAULT_BROKER_DB}"
-    redis.Redis.from_url(broker_url).flushdb()
+    broker_url = empty_broker(redis_url, FAULT_BROKER_DB)
     env = {
         "DATABASE_URL": postgres_url,
         "REDIS_URL": redis_url,
