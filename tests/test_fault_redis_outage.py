@@ -1,4 +1,5 @@
-"""Fault: Redis (cache and broker) shut down for 15 s under load, then restarted on the same data."""
+"""Faults: Redis (cache and broker) shut down under load. Logs wait in the spool and arrive after; past
+the spool bound they are counted as dropped, never silently lost."""
 
 from __future__ import annotations
 
