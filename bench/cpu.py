@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import resource
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -55,7 +55,7 @@ def _children_cpu() -> float:
 class CpuMeter:
     """`start()` before the load, `stop(requests)` after: CPU µs per request by kind of process."""
 
-    _before: dict[int, tuple[str, float]] | None = None
+    _before: dict[int, tuple[str, float]] = field(default_factory=dict)
     _children_before: float = 0.0
 
     def start(self) -> None:

@@ -12,11 +12,13 @@ import uuid
 import psycopg2
 import pytest
 from celery import Celery
+from sqlalchemy import text
 
 import celeryconfig
 from tests.records import expected_totals, random_records, stored_totals
 from tests.support import CeleryWorker, empty_broker, wait_for
 from webapp.config import Settings
+from webapp.extensions import db
 from webapp.logpipe.ingest import write_prediction_logs
 from webapp.stats.refresh import RefreshResult, refresh_stats
 
@@ -96,6 +98,9 @@ def test_a_refresh_started_while_another_runs_skips_and_totals_stay_exact(app, p
         running.start()
         wait_for(lambda: count_of(postgres_url, WAITING_ON_A_LOCK), timeout=30, what="the first refresh to block")
         with app.app_context():
+            # Without the advisory lock this refresh would queue behind the first one: make that
+            # a failure, not a hang.
+            db.session.execute(text("SET LOCAL lock_timeout = '5s'"))
             assert refresh_stats().skipped
     finally:
         blocker.rollback()
