@@ -15,11 +15,13 @@ from webapp.config import Settings
 WRITE_BATCH_TASK = "predictions.write_batch"
 REFRESH_STATS_TASK = "stats.refresh"
 MAX_RETRY_DELAY_SECONDS = 30
+# Batches a worker holds unacknowledged on RabbitMQ (see `_rabbitmq_settings`); measured in `make bench`.
+RABBITMQ_PREFETCH = 4
 
 
 def celery_settings(settings: Settings) -> dict[str, Any]:
     """The Celery configuration for these settings."""
-    return {
+    config = {
         "broker_url": settings.broker_url,
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": _transport_options(settings),
@@ -51,10 +53,36 @@ def celery_settings(settings: Settings) -> dict[str, Any]:
             },
         },
     }
+    if settings.broker_kind == "rabbitmq":
+        config.update(_rabbitmq_settings(settings))
+    return config
+
+
+def _rabbitmq_settings(settings: Settings) -> dict[str, Any]:
+    return {
+        # A quorum queue is durable and replicated (on one node: fsynced) before the broker confirms a
+        # publish, and it requeues a dead consumer's unacknowledged deliveries as soon as its
+        # connection drops. Task messages are persistent by default.
+        "task_default_queue_type": "quorum",
+        "worker_detect_quorum_queues": True,
+        # A quorum queue cannot hold a delayed message, so a retry's countdown goes through Celery's
+        # native delayed delivery (TTL queues that dead-letter back), which needs a topic exchange;
+        # with a direct one the worker would sit on the retried batch until its countdown ends.
+        "task_default_exchange_type": "topic",
+        # Acknowledgements are real here: a prefetched batch a killed worker held goes back to the
+        # queue, so the worker can keep several in flight and never waits a round trip for the next.
+        "worker_prefetch_multiplier": RABBITMQ_PREFETCH,
+        "broker_heartbeat": 30,
+        "broker_connection_timeout": settings.broker_timeout_seconds,
+    }
 
 
 def _transport_options(settings: Settings) -> dict[str, Any]:
-    if not settings.broker_url.startswith(("redis://", "rediss://")):
+    if settings.broker_kind == "rabbitmq":
+        # Publisher confirms: publish() returns once the broker has the message on disk, and
+        # raises otherwise, so the web keeps the batch (buffer or spool) until then.
+        return {"confirm_publish": True}
+    if settings.broker_kind != "redis":
         return {}  # the embedded SQLAlchemy transport hands these straight to create_engine()
     return {
         # A task taken by a worker that dies comes back after this long. Retry delays stay

@@ -7,6 +7,7 @@ with CI=true they fail instead, so a broken service never passes as a green run.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,14 +21,18 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from tests.apps import make_settings, reset_state, shutdown
-from tests.support import CeleryWorker, unavailable
+from tests.support import CeleryWorker, fresh_vhost, purge_task_queue, unavailable
 from webapp import create_app
 from webapp.extensions import db
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/model_router_test")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# The node's address; each session (and each fault test) gets a virtual host of its own on it.
+TEST_RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
+TEST_VHOST = os.environ.get("TEST_RABBITMQ_VHOST", "model_router_test")
 START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 START_REDIS = 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no'
+START_RABBITMQ = "rabbitmq-server -detached  (ready when `rabbitmq-diagnostics -q ping` succeeds)"
 
 
 def _ensure_database(url: str) -> None:
@@ -69,10 +74,29 @@ def redis_url() -> str:
     return TEST_REDIS_URL
 
 
+def rabbitmq_reachable(url: str) -> bool:
+    parsed = make_url(url.replace("amqp://", "postgresql://", 1))  # only the host and port are read
+    try:
+        socket.create_connection((parsed.host or "127.0.0.1", parsed.port or 5672), timeout=2).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def broker_url() -> str:
+    """RabbitMQ, the production broker: a virtual host of this session's own, made anew."""
+    if not rabbitmq_reachable(TEST_RABBITMQ_URL):
+        unavailable(f"RabbitMQ at {TEST_RABBITMQ_URL}", START_RABBITMQ)
+    return fresh_vhost(TEST_RABBITMQ_URL, TEST_VHOST)
+
+
 @pytest.fixture
-def app(postgres_url: str, redis_url: str, tmp_path: Path) -> Iterator[Flask]:
-    """The app on Postgres and Redis, with empty tables."""
-    application = create_app(make_settings(tmp_path, DATABASE_URL=postgres_url, REDIS_URL=redis_url))
+def app(postgres_url: str, redis_url: str, broker_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """The app on Postgres, Redis and RabbitMQ, with empty tables."""
+    application = create_app(
+        make_settings(tmp_path, DATABASE_URL=postgres_url, REDIS_URL=redis_url, CELERY_BROKER_URL=broker_url)
+    )
     reset_state(application)
     yield application
     shutdown(application)
@@ -84,11 +108,14 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture(scope="session")
-def worker_env(postgres_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def worker_env(
+    postgres_url: str, redis_url: str, broker_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
     """Environment for worker processes that share the test database and broker."""
     return {
         "DATABASE_URL": postgres_url,
         "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": broker_url,
         "INSTANCE_DIR": str(tmp_path_factory.mktemp("worker")),
         "STATS_REFRESH_SECONDS": "3600",  # tests refresh on demand, not on a schedule
     }
@@ -98,7 +125,7 @@ def worker_env(postgres_url: str, redis_url: str, tmp_path_factory: pytest.TempP
 def celery_worker(worker_env: dict[str, str]) -> Iterator[CeleryWorker]:
     """A real `celery -A worker worker` process, shared by the tests that need one."""
     # Batches published by earlier tests' apps, with no worker running, are stale: discard them.
-    redis.Redis.from_url(worker_env["REDIS_URL"]).delete("celery")
+    purge_task_queue(worker_env)
     worker = CeleryWorker(worker_env)
     worker.start()
     yield worker

@@ -1,7 +1,7 @@
-"""Throwaway Redis and Postgres servers on spare ports, for tests that stop and restart them.
+"""Throwaway Redis, RabbitMQ and Postgres servers on spare ports, for tests that stop and restart them.
 
-The services every other test shares are never touched: a fault test that stops "Redis" or
-"Postgres" stops one of these.
+The services every other test shares are never touched: a fault test that stops "Redis",
+"RabbitMQ" or "Postgres" stops one of these.
 """
 
 from __future__ import annotations
@@ -51,6 +51,48 @@ class ThrowawayRedis(ManagedProcess):
             redis.Redis(port=self.port).shutdown()
         assert self.process is not None
         self.process.wait(10)
+
+
+RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+
+
+class ThrowawayRabbit(ManagedProcess):
+    """A RabbitMQ node of its own: node name, AMQP and distribution ports, data and log directories.
+
+    It runs in the foreground, so `kill()` is a real SIGKILL of the broker, and a restart on the same
+    data directory shows what it had written to disk.
+    """
+
+    ready_marker = "Starting broker... completed"
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.port, dist_port = free_port(), free_port()
+        self.url = f"amqp://guest:guest@127.0.0.1:{self.port}//"
+        config, plugins = directory / "rabbitmq.conf", directory / "enabled_plugins"
+        config.write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\nloopback_users = none\n")
+        plugins.write_text("[].\n")
+        # The broker refuses to run as root: on a root CI machine the node belongs to `rabbitmq`.
+        as_owner = ["runuser", "-u", "rabbitmq", "--"] if os.geteuid() == 0 else []
+        if as_owner:
+            for path in (directory, config, plugins):
+                shutil.chown(path, "rabbitmq", "rabbitmq")
+        super().__init__(
+            [*as_owner, RABBITMQ_SERVER],
+            {
+                "RABBITMQ_NODENAME": f"model-router-test-{self.port}@localhost",
+                "RABBITMQ_NODE_PORT": str(self.port),
+                "RABBITMQ_DIST_PORT": str(dist_port),
+                "RABBITMQ_BASE": str(directory),
+                "RABBITMQ_MNESIA_BASE": str(directory / "mnesia"),
+                "RABBITMQ_LOG_BASE": str(directory / "log"),
+                "RABBITMQ_CONFIG_FILE": str(config),
+                "RABBITMQ_ENABLED_PLUGINS_FILE": str(plugins),
+                "RABBITMQ_PID_FILE": str(directory / "pid"),
+                "HOME": "/var/lib/rabbitmq" if as_owner else str(directory),
+            },
+            "rabbitmq-server",
+        )
 
 
 def _postgres_bin(tool: str) -> str:

@@ -14,6 +14,10 @@ from typing import TypeVar
 
 import pytest
 import redis
+from celery import Celery
+
+import celeryconfig
+from webapp.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -148,8 +152,27 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def empty_broker(redis_url: str, database: int) -> str:
-    """A Redis database of the test's own as broker, emptied: the session's shared worker never sees it."""
+def empty_redis_database(redis_url: str, database: int) -> str:
+    """A Redis database of the test's own, emptied: a routing cache no other test has written to."""
     url = f"{redis_url.rsplit('/', 1)[0]}/{database}"
     redis.Redis.from_url(url).flushdb()
     return url
+
+
+def fresh_vhost(broker_url: str, name: str) -> str:
+    """A RabbitMQ virtual host of the test's own, deleted and made anew: nothing left over from an
+    earlier run (a queue, a delayed retry) can feed the test, and no other test's worker sees it."""
+    commands = (["delete_vhost", name], ["add_vhost", name], ["set_permissions", "-p", name, "guest", ".*", ".*", ".*"])
+    for command in commands:
+        done = subprocess.run(["rabbitmqctl", "-q", *command], capture_output=True, text=True, timeout=60)
+        if done.returncode != 0 and command[0] != "delete_vhost":
+            pytest.fail(f"rabbitmqctl {' '.join(command)} failed: {done.stderr.strip()}", pytrace=False)
+    return f"{broker_url.rsplit('/', 1)[0]}/{name}"
+
+
+def purge_task_queue(environment: dict[str, str]) -> int:
+    """Discard the tasks waiting in the broker these settings point at; returns how many."""
+    app = Celery("purge")
+    app.conf.update(celeryconfig.celery_settings(Settings.from_env(environment)))
+    with app.connection_for_write() as connection:  # not kombu's process-wide pool
+        return app.control.purge(connection=connection)

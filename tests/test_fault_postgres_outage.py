@@ -8,23 +8,24 @@ import pytest
 
 from tests.http_client import call
 from tests.services import ThrowawayPostgres
-from tests.support import CeleryWorker, GunicornServer, empty_broker, free_port
+from tests.support import CeleryWorker, GunicornServer, empty_redis_database, free_port, fresh_vhost
 from tests.traffic import PredictTraffic, missing_after, start_two_versions
 
 OUTAGE_SECONDS = 15
-BROKER_DB = 11  # a queue of its own: the session's shared worker must not take these batches
+CACHE_DB = 11  # the throwaway database's routing versions start at 0: no other test's cache may answer
 
 
 @pytest.mark.slow
-def test_predictions_are_answered_through_a_postgres_outage_and_their_logs_land_after(redis_url, tmp_path):
+def test_predictions_are_answered_through_a_postgres_outage_and_their_logs_land_after(redis_url, broker_url, tmp_path):
     database = ThrowawayPostgres()
     web = worker = None
     try:
         database.create(tmp_path / "migrate")
-        broker_url = empty_broker(redis_url, BROKER_DB)
         env = {
             "DATABASE_URL": database.url,
-            "REDIS_URL": broker_url,
+            "REDIS_URL": empty_redis_database(redis_url, CACHE_DB),
+            # A queue of its own: the session's shared worker must not take these batches.
+            "CELERY_BROKER_URL": fresh_vhost(broker_url, "model_router_test_postgres_outage"),
             "INSTANCE_DIR": str(tmp_path / "instance"),
             "STATS_REFRESH_SECONDS": "3600",
         }
@@ -48,7 +49,7 @@ def test_predictions_are_answered_through_a_postgres_outage_and_their_logs_land_
         assert len(during) >= 100, "too little traffic during the outage to judge"
         assert sum(answer.status == 200 for answer in during) / len(during) >= 0.99
         expected = traffic.answered_ids()
-        # The write task backs off up to 30 s between attempts (the default visibility timeout is 60 s).
+        # The write task backs off up to 30 s between attempts.
         missing = missing_after(database.url, expected, timeout=90)
         assert not missing, f"{len(missing)} of {len(expected)} answered predictions never reached Postgres"
         status, body = call(web.url, "POST", "/models", {"name": "sentiment", "version": "3.0.0"})

@@ -16,13 +16,11 @@ from sqlalchemy import text
 
 import celeryconfig
 from tests.records import expected_totals, random_records, stored_totals
-from tests.support import CeleryWorker, empty_broker, wait_for
+from tests.support import CeleryWorker, fresh_vhost, wait_for
 from webapp.config import Settings
 from webapp.extensions import db
 from webapp.logpipe.ingest import write_prediction_logs
 from webapp.stats.refresh import RefreshResult, refresh_stats
-
-BROKER_DB = 12  # a queue of its own: the session's shared worker must not take this task
 
 
 def lock_model_stats(postgres_url: str) -> psycopg2.extensions.connection:
@@ -51,15 +49,18 @@ HOLDING_THE_REFRESH_LOCK = "SELECT count(*) FROM pg_locks WHERE locktype = 'advi
 
 
 @pytest.mark.slow
-def test_a_refresh_killed_halfway_changes_nothing_and_the_next_is_exact(app, postgres_url, redis_url, tmp_path):
+def test_a_refresh_killed_halfway_changes_nothing_and_the_next_is_exact(
+    app, postgres_url, redis_url, broker_url, tmp_path
+):
     model_id = str(uuid.uuid4())
     counted, new = random_records(model_id, 2_000, seed=11), random_records(model_id, 3_000, seed=12)
     with app.app_context():
         write_prediction_logs(counted)
         refresh_stats()
         write_prediction_logs(new)
-    broker_url = empty_broker(redis_url, BROKER_DB)
-    env = {"DATABASE_URL": postgres_url, "REDIS_URL": redis_url, "CELERY_BROKER_URL": broker_url}
+    # A queue of its own: the session's shared worker must not take this task.
+    own_broker = fresh_vhost(broker_url, "model_router_test_stats_fault")
+    env = {"DATABASE_URL": postgres_url, "REDIS_URL": redis_url, "CELERY_BROKER_URL": own_broker}
     worker = CeleryWorker({**env, "INSTANCE_DIR": str(tmp_path), "STATS_REFRESH_SECONDS": "3600"})
     worker.start()
     blocker = lock_model_stats(postgres_url)

@@ -150,11 +150,12 @@ def test_closing_the_buffer_ships_what_it_holds(tmp_path):
     assert broker.ids == [record["prediction_id"] for record in sent]
 
 
-def test_publishing_to_a_dead_broker_fails_within_half_a_second(tmp_path):
-    settings = make_settings(tmp_path, REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens on port 1
+@pytest.mark.parametrize("url", ["redis://127.0.0.1:1/0", "amqp://guest:guest@127.0.0.1:1//"])  # nobody on port 1
+def test_publishing_to_a_dead_broker_fails_within_half_a_second(tmp_path, url):
+    settings = make_settings(tmp_path, CELERY_BROKER_URL=url)
     celery = Celery("dead-broker-test")
     celery.conf.update(celeryconfig.celery_settings(settings))
-    publisher = CeleryPublisher(celery, timeout_seconds=settings.broker_timeout_seconds)
+    publisher = CeleryPublisher(celery, settings.broker_timeout_seconds, settings.broker_confirm_timeout_seconds)
     started = time.monotonic()
     with pytest.raises(BrokerUnavailable):
         publisher.publish(records(1))

@@ -62,7 +62,11 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     app.extensions["router"] = Router(app, store, poll_seconds=settings.config_poll_seconds)
 
     spool = Spool(settings.spool_path, settings.spool_max_records)
-    publisher = CeleryPublisher(celery, timeout_seconds=settings.broker_timeout_seconds)
+    publisher = CeleryPublisher(
+        celery,
+        timeout_seconds=settings.broker_timeout_seconds,
+        confirm_timeout_seconds=settings.broker_confirm_timeout_seconds,
+    )
     shipper = Shipper(publisher.publish, spool, batch_size=settings.log_batch_size)
     app.extensions["spool_dir"] = settings.spool_path
     app.extensions["log_buffer"] = LogBuffer(

@@ -58,6 +58,8 @@ class Settings(BaseModel):
     spool_max_records: int = Field(200_000, ge=0, alias="SPOOL_MAX_RECORDS")
     # Longest a publish may block the shipping thread on a dead broker.
     broker_timeout_seconds: float = Field(0.25, gt=0, alias="BROKER_TIMEOUT_SECONDS")
+    # RabbitMQ: longest the shipping thread waits for the broker to confirm a batch before it spools it.
+    broker_confirm_timeout_seconds: float = Field(5.0, gt=0, alias="BROKER_CONFIRM_TIMEOUT_SECONDS")
     # Unacknowledged tasks come back after this long if a worker dies holding them.
     broker_visibility_timeout: int = Field(60, ge=5, alias="BROKER_VISIBILITY_TIMEOUT")
 
@@ -103,6 +105,16 @@ class Settings(BaseModel):
         if self.redis_url:
             return self.redis_url
         return f"sqla+sqlite:///{self.instance_dir / 'broker.sqlite3'}"
+
+    @property
+    def broker_kind(self) -> str:
+        """rabbitmq, redis, or embedded (SQLite through kombu's SQLAlchemy transport)."""
+        scheme = self.broker_url.split("://", 1)[0]
+        if scheme in ("amqp", "amqps", "pyamqp"):
+            return "rabbitmq"
+        if scheme in ("redis", "rediss"):
+            return "redis"
+        return "embedded" if scheme.startswith("sqla") else scheme
 
     @property
     def spool_path(self) -> Path:

@@ -1,10 +1,18 @@
-"""Sends a batch of log records to the workers as one Celery task, without waiting long on a dead broker."""
+"""Sends a batch of log records to the workers as one Celery task, without waiting long on a dead broker.
+
+On RabbitMQ the channel is in confirm mode (`celeryconfig`): `publish` returns only once the broker
+has written the batch to its queue, and raises otherwise. Either way the caller learns whether the
+broker has the batch, and keeps it (buffer or spool) until it does.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from amqp.exceptions import AMQPError, MessageNacked
 from celery import Celery
+from kombu import Producer
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
 
@@ -12,28 +20,56 @@ from celeryconfig import WRITE_BATCH_TASK
 
 from .wire import encode_batch
 
+log = logging.getLogger(__name__)
+
+# What a broker that did not take a batch raises, whichever transport it is.
+BROKER_ERRORS = (KombuError, AMQPError, MessageNacked, RedisError, OSError)
+
 
 class BrokerUnavailable(Exception):
     """The broker did not take the batch; the caller keeps it."""
 
 
 class CeleryPublisher:
-    """Publishes by task name, so the web app never imports the worker."""
+    """Publishes by task name, so the web app never imports the worker. Used from one thread at a time."""
 
-    def __init__(self, celery: Celery, timeout_seconds: float) -> None:
+    def __init__(self, celery: Celery, timeout_seconds: float, confirm_timeout_seconds: float) -> None:
         self._celery = celery
-        # One quick retry covers a pooled connection that went stale; a dead broker fails fast.
+        # One quick retry covers a connection that went stale; a dead broker fails fast.
         self._retry_policy = {"max_retries": 1, "interval_start": 0, "interval_step": 0, "interval_max": 0}
         self._timeout = timeout_seconds
+        self._confirm_timeout = confirm_timeout_seconds
+        # A connection of its own, not one from kombu's process-wide pool: after a failure it is
+        # thrown away, because a confirm that arrives late would be taken for the next batch's.
+        self._producer: Producer | None = None
 
     def publish(self, records: list[dict[str, Any]]) -> None:
         try:
             self._celery.send_task(
                 WRITE_BATCH_TASK,
                 args=[encode_batch(records)],
+                producer=self._connected_producer(),
                 retry=True,
                 retry_policy=self._retry_policy,
                 timeout=self._timeout,
+                confirm_timeout=self._confirm_timeout,
             )
-        except (KombuError, RedisError, OSError) as exc:
-            raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        except BROKER_ERRORS as exc:
+            self._discard_connection()
+            detail = str(exc) or repr(exc.__cause__)  # kombu wraps a NACK in an error with no message
+            raise BrokerUnavailable(f"{type(exc).__name__}: {detail}") from exc
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.connection.release()
+            self._producer = None
+
+    def _connected_producer(self) -> Producer:
+        if self._producer is None:
+            self._producer = self._celery.amqp.Producer(self._celery.connection_for_write())
+        return self._producer
+
+    def _discard_connection(self) -> None:
+        if self._producer is not None:
+            self._producer.connection.collect()  # frees the socket without talking to a broken broker
+            self._producer = None

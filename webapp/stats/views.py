@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from flask import current_app
-from kombu.exceptions import KombuError
 from pydantic import TypeAdapter
-from redis.exceptions import RedisError
+
+from celeryconfig import REFRESH_STATS_TASK
 
 from ..contract import endpoint
 from ..errors import ServiceUnavailable
 from ..http import json_response, parse_query
+from ..logpipe.publisher import BROKER_ERRORS
 from ..schemas import ModelFilter, Performance, RefreshQueued, StatsEntry
 from . import bp
 from .performance import performance
 from .queries import stats_entries
 
-REFRESH_TASK = "stats.refresh"
 TAG = "statistics"
 _ENTRIES = TypeAdapter(list[StatsEntry])
 
@@ -33,8 +33,8 @@ def list_stats():
 def queue_refresh():
     celery = current_app.extensions["celery"]
     try:
-        result = celery.send_task(REFRESH_TASK, retry=False)
-    except (KombuError, RedisError, OSError) as exc:
+        result = celery.send_task(REFRESH_STATS_TASK, retry=False)
+    except BROKER_ERRORS as exc:
         raise ServiceUnavailable("the task broker is unavailable; the scheduled refresh will catch up") from exc
     return json_response(RefreshQueued(status="queued", task_id=result.id), status=202)
 

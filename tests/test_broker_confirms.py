@@ -1,0 +1,77 @@
+"""On RabbitMQ a batch counts as shipped only once the broker confirms it has it."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from amqp.exceptions import MessageNacked
+from celery import Celery
+from kombu import Connection
+from kombu.exceptions import OperationalError
+
+import celeryconfig
+from tests.apps import make_settings
+from tests.records import log_record
+from tests.support import fresh_vhost, purge_task_queue, wait_for
+from webapp.logpipe.publisher import BrokerUnavailable, CeleryPublisher
+from webapp.logpipe.shipper import Shipper
+from webapp.logpipe.spool import Spool
+
+
+@pytest.fixture
+def refusing_broker(broker_url: str, tmp_path) -> str:
+    """A virtual host whose task queue is full and refuses new messages (over max-length, reject-publish).
+
+    Without publisher confirms such a publish looks like a success and the batch is gone.
+    """
+    url = fresh_vhost(broker_url, "model_router_test_refusing")
+    vhost = url.rsplit("/", 1)[1]
+    purge_task_queue({"CELERY_BROKER_URL": url, "INSTANCE_DIR": str(tmp_path)})  # declares the queue
+    policy = '{"max-length": 0, "overflow": "reject-publish"}'
+    subprocess.run(
+        ["rabbitmqctl", "-q", "set_policy", "-p", vhost, "full", "^celery$", policy, "--apply-to", "queues"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+    # The queue takes the policy a moment after rabbitmqctl returns: probe until a publish is refused.
+    probe = Connection(url, transport_options={"confirm_publish": True})
+
+    def refused() -> bool:
+        try:
+            probe.Producer().publish({}, routing_key="celery", exchange="celery", confirm_timeout=5)
+        except (OperationalError, MessageNacked):
+            return True
+        return False
+
+    wait_for(refused, timeout=30, interval=0.2, what="the max-length policy to apply to the task queue")
+    probe.release()  # the probe that got in stays: a quorum queue refuses only once it is over its limit
+    return url
+
+
+def publisher_for(url: str, tmp_path) -> CeleryPublisher:
+    settings = make_settings(tmp_path, CELERY_BROKER_URL=url)
+    celery = Celery("confirm-test")
+    celery.conf.update(celeryconfig.celery_settings(settings))
+    return CeleryPublisher(celery, settings.broker_timeout_seconds, settings.broker_confirm_timeout_seconds)
+
+
+def test_a_batch_the_broker_refuses_is_not_counted_as_published(refusing_broker, tmp_path):
+    with pytest.raises(BrokerUnavailable, match="MessageNacked"):  # the broker's NACK, not a dead connection
+        publisher_for(refusing_broker, tmp_path).publish([log_record("00000000-0000-0000-0000-000000000001")])
+
+
+def test_a_refused_batch_waits_in_the_spool(refusing_broker, tmp_path):
+    spool = Spool(tmp_path / "spool", max_records=100)
+    shipper = Shipper(publisher_for(refusing_broker, tmp_path).publish, spool, batch_size=10)
+    shipper.ship([log_record("00000000-0000-0000-0000-000000000001") for _ in range(3)])
+    assert shipper.counters["published"] == 0
+    assert shipper.counters["spooled"] == spool.pending == 3
+
+
+def test_a_confirmed_batch_is_in_the_queue(broker_url, tmp_path):
+    url = fresh_vhost(broker_url, "model_router_test_confirmed")
+    publisher_for(url, tmp_path).publish([log_record("00000000-0000-0000-0000-000000000001")])
+    assert purge_task_queue({"CELERY_BROKER_URL": url, "INSTANCE_DIR": str(tmp_path)}) == 1
