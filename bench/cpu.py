@@ -1,7 +1,7 @@
 """CPU time by kind of process during a measured turn: where the cost of a request goes.
 
 Read from /proc before and after the load: gunicorn (web), the Celery worker and beat, every
-Postgres and Redis process on the machine, and wrk itself (a reaped child of this process, so its
+Postgres, RabbitMQ and Redis process on the machine, and wrk itself (a reaped child of this process, so its
 time comes from getrusage). Shown per request, so that servers with different rates compare.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
-KINDS = ("web", "worker", "beat", "postgres", "redis", "load")
+KINDS = ("web", "worker", "beat", "postgres", "rabbitmq", "redis", "load")
 
 
 def _kind(command: str) -> str | None:
@@ -25,6 +25,8 @@ def _kind(command: str) -> str | None:
         return "postgres"
     if command.startswith("redis-server"):
         return "redis"
+    if "beam.smp" in command and "rabbit" in command:
+        return "rabbitmq"
     return None
 
 

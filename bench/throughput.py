@@ -3,7 +3,7 @@
 Three servers take turns under the same load (wrk, 2 threads, 16 connections, human-written texts,
 user ids over 5,000 users), all under gunicorn with the same settings (2 sync workers):
   floor   - bench/floor_app.py: parse JSON, run textblob-basic, answer
-  project - web + worker + beat on Postgres and Redis, two textblob-basic versions at 50/50
+  project - web + worker + beat on Postgres, RabbitMQ and Redis, two textblob-basic versions at 50/50
   peer    - bench/peer_app.py: per request, read the active versions and insert the log row
 Both project versions run textblob-basic, the floor's model, so the ratio prices the routing and
 logging alone. Then a 60 s run checks that every answered prediction reaches Postgres, and
@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import ingest, pipeline
-from bench.benchdb import BENCH_REDIS_URL, reset_bench_services
+from bench.benchdb import BENCH_BROKER_URL, BENCH_REDIS_URL, reset_bench_services
 from bench.cpu import KINDS, CpuMeter
 from bench.load import CONNECTIONS, LoadResult, require_wrk, run_wrk, write_scripts
 from bench.processes import ROOT, ProcessGroup, wait_until_serving
@@ -33,7 +33,12 @@ TARGETS = {"project/floor": 0.85, "project/peer": 8.0}
 
 def server_groups(database_url: str, port: int, logs: Path) -> dict[str, ProcessGroup]:
     web_env = {"BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2"}
-    services = {"DATABASE_URL": database_url, "REDIS_URL": BENCH_REDIS_URL, "INSTANCE_DIR": str(logs / "instance")}
+    services = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": BENCH_REDIS_URL,
+        "CELERY_BROKER_URL": BENCH_BROKER_URL,
+        "INSTANCE_DIR": str(logs / "instance"),
+    }
     gunicorn = ["gunicorn", "-c", "gunicorn.conf.py"]
     return {
         "floor": ProcessGroup("floor", {"web": [*gunicorn, "bench.floor_app:app"]}, web_env, logs),

@@ -65,8 +65,9 @@ class ThrowawayRabbit(ManagedProcess):
 
     ready_marker = "Starting broker... completed"
 
-    def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+    def __init__(self) -> None:
+        # Not under pytest's tmp_path: that tree is private to root, and the node runs as `rabbitmq`.
+        directory = self.directory = Path(tempfile.mkdtemp(prefix="model-router-fault-rabbitmq-"))
         self.port, dist_port = free_port(), free_port()
         self.url = f"amqp://guest:guest@127.0.0.1:{self.port}//"
         config, plugins = directory / "rabbitmq.conf", directory / "enabled_plugins"
@@ -89,10 +90,15 @@ class ThrowawayRabbit(ManagedProcess):
                 "RABBITMQ_CONFIG_FILE": str(config),
                 "RABBITMQ_ENABLED_PLUGINS_FILE": str(plugins),
                 "RABBITMQ_PID_FILE": str(directory / "pid"),
+                "ERL_CRASH_DUMP": str(directory / "erl_crash.dump"),
                 "HOME": "/var/lib/rabbitmq" if as_owner else str(directory),
             },
             "rabbitmq-server",
         )
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def _postgres_bin(tool: str) -> str:

@@ -75,3 +75,11 @@ def test_a_confirmed_batch_is_in_the_queue(broker_url, tmp_path):
     url = fresh_vhost(broker_url, "model_router_test_confirmed")
     publisher_for(url, tmp_path).publish([log_record("00000000-0000-0000-0000-000000000001")])
     assert purge_task_queue({"CELERY_BROKER_URL": url, "INSTANCE_DIR": str(tmp_path)}) == 1
+
+
+def test_health_names_the_broker_kind_and_its_latency(client):
+    broker = client.get("/health").get_json()["components"]["broker"]
+    assert broker["status"] == "ok"
+    assert broker["kind"] == "rabbitmq"
+    assert "publisher confirms" in broker["guarantee"]
+    assert 0 < broker["latency_ms"] < 1_000

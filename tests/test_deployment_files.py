@@ -29,7 +29,7 @@ def procfile() -> dict[str, list[str]]:
 
 
 def test_compose_has_the_whole_stack(compose):
-    assert set(compose["services"]) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
+    assert set(compose["services"]) == {"postgres", "rabbitmq", "redis", "migrate", "web", "worker", "beat"}
 
 
 def test_compose_runs_the_same_commands_as_the_procfile(compose, procfile):
@@ -45,7 +45,8 @@ def test_compose_migrates_before_the_app_starts(compose):
     for name in APP_SERVICES:
         depends = compose["services"][name]["depends_on"]
         assert depends["migrate"]["condition"] == "service_completed_successfully"
-        assert depends["postgres"]["condition"] == depends["redis"]["condition"] == "service_healthy"
+        for service in ("postgres", "rabbitmq", "redis"):
+            assert depends[service]["condition"] == "service_healthy", (name, service)
 
 
 def test_compose_environment_names_only_settings_the_code_reads(compose):
@@ -60,7 +61,9 @@ def test_compose_settings_parse_and_point_at_the_compose_services(compose):
     settings = Settings.from_env(environment)
     assert "@postgres:5432/" in settings.sqlalchemy_database_uri
     assert settings.sqlalchemy_database_uri.startswith("postgresql+psycopg2://")
-    assert settings.broker_url.startswith("redis://redis:6379/")
+    assert settings.broker_kind == "rabbitmq"
+    assert settings.broker_url.startswith("amqp://") and "@rabbitmq:5672/" in settings.broker_url
+    assert settings.redis_url.startswith("redis://redis:6379/")
     postgres = compose["services"]["postgres"]["environment"]
     assert f"{postgres['POSTGRES_USER']}:{postgres['POSTGRES_PASSWORD']}@" in settings.sqlalchemy_database_uri
 
@@ -69,14 +72,19 @@ def test_compose_serves_on_port_8000_with_health_checks(compose):
     web = compose["services"]["web"]
     assert web["ports"] == ["8000:8000"] and web["environment"]["BIND"] == "0.0.0.0:8000"
     assert "/health" in " ".join(web["healthcheck"]["test"])
-    for name in ("postgres", "redis", "web", "worker"):
+    for name in ("postgres", "rabbitmq", "redis", "web", "worker"):
         assert compose["services"][name]["healthcheck"]["test"]
 
 
-def test_compose_redis_keeps_queued_batches_across_restarts(compose):
-    command = compose["services"]["redis"]["command"]
-    assert command[command.index("--appendonly") + 1] == "yes"
-    assert command[command.index("--appendfsync") + 1] == "everysec"
+def test_compose_rabbitmq_keeps_queued_batches_across_restarts(compose):
+    rabbitmq = compose["services"]["rabbitmq"]
+    assert rabbitmq["image"].startswith("rabbitmq:3.")
+    assert "rabbitmq-diagnostics" in rabbitmq["healthcheck"]["test"]
+    assert rabbitmq["hostname"], "the node's name, and so its data directory, follow the host name"
+    assert any(volume.endswith(":/var/lib/rabbitmq") for volume in rabbitmq["volumes"])
+    broker = compose["x-app"]["environment"]["CELERY_BROKER_URL"]
+    user, password = rabbitmq["environment"]["RABBITMQ_DEFAULT_USER"], rabbitmq["environment"]["RABBITMQ_DEFAULT_PASS"]
+    assert broker.startswith(f"amqp://{user}:{password}@rabbitmq:5672/")
 
 
 def test_the_image_installs_the_pinned_requirements():

@@ -1,7 +1,8 @@
 """The README's flows against the whole process group that `make run` starts (honcho + Procfile).
 
-Once on the embedded default (SQLite, SQLite-backed broker, in-process config cache) and once on
-Postgres and Redis: web (gunicorn, 2 workers), worker and beat as real processes.
+Once on the embedded default (SQLite, SQLite-backed broker, in-process config cache) and once on the
+production stack (Postgres, RabbitMQ as broker, Redis as config cache): web (gunicorn, 2 workers),
+worker and beat as real processes.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ import sys
 from collections import Counter
 
 import pytest
-import redis
-from sqlalchemy.engine import make_url
 
 from tests.http_client import call, reachable
-from tests.support import ROOT, ManagedProcess, free_port, wait_for
+from tests.support import ROOT, ManagedProcess, free_port, fresh_vhost, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -24,16 +23,16 @@ class Stack(ManagedProcess):
     ready_marker = "Booting worker"
 
 
-@pytest.fixture(params=["embedded", "postgres+redis"])
+@pytest.fixture(params=["embedded", "production"])
 def stack(request, tmp_path):
     port = free_port()
     env = {"INSTANCE_DIR": str(tmp_path), "BIND": f"127.0.0.1:{port}", "STATS_REFRESH_SECONDS": "1"}
-    if request.param == "postgres+redis":
+    if request.param == "production":
         database_url = request.getfixturevalue("postgres_url")
         request.getfixturevalue("app")  # empties the tables and the routing cache
         cache_url = request.getfixturevalue("redis_url")
-        broker_url = str(make_url(cache_url).set(database="14"))  # its own queue, apart from other tests
-        redis.Redis.from_url(broker_url).flushdb()
+        # A queue of its own, apart from the session's shared worker.
+        broker_url = fresh_vhost(request.getfixturevalue("broker_url"), "model_router_test_stack")
         env |= {"DATABASE_URL": database_url, "REDIS_URL": cache_url, "CELERY_BROKER_URL": broker_url}
     group = Stack([sys.executable, "-m", "honcho", "start"], env, f"honcho ({request.param})")
     subprocess.run(

@@ -92,7 +92,11 @@ class Router:
         self._stop.set()
 
     def _due_for_heal(self, now: float, published: int) -> bool:
-        if self._store.name == "in-process" or now - self._last_heal < self._heal_seconds:
+        if self._store.name == "in-process":
+            return False
+        # Back from an outage, check at once: a change committed meanwhile never reached the cache.
+        recovering = self._last_error is not None
+        if not recovering and now - self._last_heal < self._heal_seconds:
             return False
         self._last_heal = now
         return current_version() > published

@@ -14,6 +14,13 @@ from ..logpipe.spool import read_counters, spool_backlog
 
 Check = Callable[[], dict[str, Any]]
 
+# What each broker promises for a batch it has taken (the README's Operations section says more).
+BROKER_GUARANTEES = {
+    "rabbitmq": "publisher confirms, durable quorum queue: no loss when a worker or the broker dies",
+    "redis": "a worker killed while it waits for work can lose the batch it was being handed",
+    "embedded": "laptop default: one host, no fault tolerance claimed",
+}
+
 
 def _timed(check: Check) -> dict[str, Any]:
     started = time.perf_counter()
@@ -35,6 +42,7 @@ def check_components(app: Flask) -> dict[str, dict[str, Any]]:
     """Database, cache and broker, each ok or down, plus the state of routing and log shipping."""
     redis_client = app.extensions.get("redis")
     celery = app.extensions["celery"]
+    broker_kind = app.extensions["settings"].broker_kind
 
     def cache() -> dict[str, Any]:
         if redis_client is None:
@@ -45,7 +53,7 @@ def check_components(app: Flask) -> dict[str, dict[str, Any]]:
     def broker() -> dict[str, Any]:
         with celery.connection_for_write() as connection:
             connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=1)
-            return {"backend": connection.transport_cls if isinstance(connection.transport_cls, str) else "broker"}
+        return {"kind": broker_kind, "guarantee": BROKER_GUARANTEES.get(broker_kind, "unknown broker")}
 
     spool_dir = app.extensions["spool_dir"]
     return {
