@@ -1,4 +1,4 @@
-"""What the two sentiment families promise: textblob-basic (v1) and textblob-advanced (v2)."""
+"""What the sentiment families promise: textblob-basic (v1), textblob-advanced (v2), and all three together."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pydantic import ValidationError
 
 from bench.datasets import DataDirMissing, find_data_dir, label_for_rating, load_labelled_sets
 from bench.eval import MIN_GAIN, evaluate_all, gains
-from webapp.inference import ADVANCED, BASIC, PREDICTORS, build_predictor, default_algorithm
+from webapp.inference import ADVANCED, BASIC, PREDICTORS, VADER, build_predictor, default_algorithm
 from webapp.inference.advanced import AdvancedPredictor
 from webapp.inference.basic import BasicPredictor
 
-ALGORITHMS = (BASIC, ADVANCED)
+ALGORITHMS = (BASIC, ADVANCED, VADER)
 LABELS = {"positive", "neutral", "negative"}
 ODD_TEXTS = [
     "",
@@ -159,7 +159,7 @@ def test_advanced_weighs_phrases_by_subjectivity(advanced):
     assert result.polarity < -0.5  # the plain mean would be about -0.43
 
 
-# --- both families --------------------------------------------------------------------------------
+# --- every family --------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
