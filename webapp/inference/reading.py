@@ -19,10 +19,12 @@ from textblob.en import tokenize as _tokenize_sentences
 
 from .wordlists import (
     CLAUSE_BREAKS,
+    CONCEDING_ADVERBS,
     CONCESSIVES,
     CONTRASTS,
     COUNTERFACTUAL_AUXILIARIES,
     DIMINISHERS,
+    DISTANCING_VERBS,
     HEDGES,
     INFLECTIONS,
     INTENSIFIERS,
@@ -170,7 +172,7 @@ def _phrases(forms: list[str]) -> list[_Phrase]:
             if word != "!":  # TextBlob appends "!" to the phrase it boosts
                 cursor = forms.index(word, cursor) + 1
                 start, head = (cursor - 1 if start < 0 else start), cursor - 1
-        if head < 0:
+        if head < 0 or (start == head and forms[head] in NEGATORS):  # "least" is grammar here, not opinion
             continue
         negatable = label != "mood" and set(_sentiment_lexicon.get(forms[head], ())) != {"UH", None}
         phrases.append(_Phrase(start, head, polarity, subjectivity, negatable))
@@ -187,6 +189,8 @@ def _clause_start(forms: list[str], index: int, limit: int) -> int:
 
 def _denies(forms: list[str], j: int) -> bool:
     """Whether the token at `j` is a negator that negates what follows it."""
+    if forms[j] == "least" and (j == 0 or forms[j - 1] == "at"):  # "at least it works"
+        return False
     return forms[j] in NEGATORS and (j + 1 == len(forms) or forms[j + 1] not in NOT_NEGATED)
 
 
@@ -234,9 +238,14 @@ def _backgrounded(forms: list[str], sentence_of: list[int], phrases: list[_Phras
         if form in CONTRASTS or (form == "yet" and (opens or forms[i - 1] in CLAUSE_BREAKS)):
             before = sentence_of[i] - 1 if opens else sentence_of[i]
             hidden = [k for k, p in enumerate(phrases) if p.head < i and sentence_of[p.head] == before]
-        elif form in CONCESSIVES or (opens and form in SENTENCE_CONCESSIVES):
-            end = next((j for j in range(i + 1, len(forms)) if forms[j] in CLAUSE_BREAKS), len(forms))
-            hidden = [k for k, p in enumerate(phrases) if i < p.head < end]
+        elif (
+            form in CONCESSIVES
+            or form in DISTANCING_VERBS
+            or (opens and form in SENTENCE_CONCESSIVES | CONCEDING_ADVERBS)
+        ):
+            ends = CONTRASTS | {";"} if form in CONCEDING_ADVERBS | DISTANCING_VERBS else CLAUSE_BREAKS
+            end = next((j for j in range(i + 1, len(forms)) if forms[j] in ends), len(forms))
+            hidden = [k for k, p in enumerate(phrases) if i < p.head < end and sentence_of[p.head] == sentence_of[i]]
         else:
             continue
         for k in hidden:

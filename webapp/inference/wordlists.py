@@ -10,14 +10,20 @@ def _words(text: str) -> frozenset[str]:
 
 NEGATORS = _words(
     "not no never n't cannot nothing nobody none neither nor nowhere without dont doesnt didnt isnt "
-    "wasnt arent werent cant wont couldnt shouldnt wouldnt havent hasnt hadnt aint"
+    "wasnt arent werent cant wont couldnt shouldnt wouldnt havent hasnt hadnt aint least"
 )
 # "not only good", "not just good", "can't wait": the negator does not deny what follows.
 NOT_NEGATED = _words("only just wait")
 CONTRASTS = _words("but however nevertheless nonetheless")
-CONCESSIVES = _words("although though despite whereas admittedly granted")
+CONCESSIVES = _words("although though despite whereas")
 # Concessive only when they open a sentence: "While it is cheap, ..." (not "for a while").
 SENTENCE_CONCESSIVES = _words("while")
+# Sentence adverbs that concede the whole sentence they open: "Admittedly, it is cheap."
+CONCEDING_ADVERBS = _words("admittedly granted")
+# Verbs that report a view the writer does not vouch for: "The ministry claims the tests are fair."
+DISTANCING_VERBS = _words(
+    "claim claims claimed insist insists insisted allege alleges alleged purport purports boast boasts"
+)
 CLAUSE_BREAKS = _words(". , ; : ! ? ... ( ) - --") | CONTRASTS
 # "very" is left out: TextBlob's lexicon already boosts the word after it.
 INTENSIFIERS = _words(
