@@ -91,7 +91,7 @@ def read(text: str, negation_scope: int = 3, switches: Switches = Switches()) ->
     framed = []
     negators: set[int] = set()
     for phrase, in_background in zip(phrases, background, strict=True):
-        negator = _negator_before(forms, phrase.start, negation_scope) if phrase.negatable else None
+        negator = _negator_before(forms, phrase.start, negation_scope) if phrase.negatable and phrase.polarity else None
         mood, modal_negator = _mood(forms, phrase.start)
         if modal_negator is not None and (mood == "counterfactual" or _is_comparative(tokens[phrase.head])):
             # "couldn't have been better", "couldn't be happier": denying the unreal asserts the real.
