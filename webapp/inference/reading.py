@@ -2,7 +2,7 @@
 
 `read(text)` does all the text work once and returns a `Reading`: every opinion phrase the
 TextBlob lexicon scores, with flags for what the surrounding words do to it (negated,
-backgrounded by a contrast, inside a modal or a question, stressed or hedged), plus the cues that
+backgrounded by a contrast, looking back on what did not happen, stressed or hedged), plus the cues that
 carry no opinion word. It knows nothing of the weights: `advanced.py` turns a reading into a
 score with the family's params, so the evaluation can re-weigh one reading many times.
 The rules themselves are documented in `advanced.py`.
