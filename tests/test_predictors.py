@@ -199,9 +199,23 @@ def test_advanced_params_have_bounds():
         {"negation_scope": 0},
         {"cue_polarity": -0.1},
         {"emphasis": 1.0},
+        {"counterfactual_factor": -1.5},
     ):
         with pytest.raises(ValidationError):
             build_predictor(ADVANCED, params)
+
+
+def test_advanced_still_builds_from_the_params_earlier_versions_stored():
+    # Registered v2 versions keep their completed params in the database; new params must have defaults.
+    stored = {
+        "neutral_band": 0.0,
+        "negation_factor": -0.5,
+        "negation_scope": 3,
+        "cue_polarity": 0.2,
+        "contrast_weight": 0.5,
+        "emphasis": 0.3,
+    }
+    assert build_predictor(ADVANCED, stored).params == build_predictor(ADVANCED).params
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
