@@ -147,6 +147,17 @@ def test_advanced_reads_stretched_and_inflected_words(basic, advanced):
         assert advanced.predict(text).label == "positive"
 
 
+def test_advanced_reads_a_negative_prefix_as_negation(basic, advanced):
+    for text, label in (
+        ("The plan is irresponsible and unwise.", "negative"),
+        ("It was inexpensive.", "positive"),  # not expensive
+        ("The price is not unreasonable.", "positive"),  # the prefix and "not" cancel
+    ):
+        assert basic.predict(text).label == "neutral", text
+        assert advanced.predict(text).label == label, text
+    assert advanced.predict("This is important.").label == "positive"  # "im-" + "portant" is no word
+
+
 def test_advanced_takes_the_plain_mean_of_phrases_like_textblob(basic, advanced):
     # Weighting phrases by subjectivity was dropped: it did not help on tweets (see bench.eval).
     text = "The new case is awful."

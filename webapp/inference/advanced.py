@@ -39,7 +39,9 @@ other, in both directions.
    after "very" and "!", so those are left to it.
 6. Word forms: an unknown word is looked up as its lexicon entry when it is a stretched spelling
    ("gooood") or an inflection along its usual part of speech in TextBlob's tagger lexicon
-   ("nicer" JJR -> "nice", "hates" VBZ -> "hate"; "number" is NN, so never "numb").
+   ("nicer" JJR -> "nice", "hates" VBZ -> "hate"; "number" is NN, so never "numb"). An unknown
+   adjective made of a negative prefix and a lexicon adjective ("unwise", "irresponsible",
+   "inexpensive") is that adjective, negated as by rule 1; "not unreasonable" cancels out.
 
 Tried and dropped, because the cross-domain check said so (README, "The models"): weighting
 phrases by their subjectivity (no gain on amazon, a loss on tweets), dropping degree words that

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import partial
 
 from textblob.en import lexicon as _tag_lexicon
 from textblob.en import sentiment as _sentiment_lexicon
@@ -29,6 +30,7 @@ from .wordlists import (
     INFLECTIONS,
     INTENSIFIERS,
     MODALS,
+    NEGATIVE_PREFIXES,
     NEGATORS,
     NOT_NEGATED,
     SENTENCE_CONCESSIVES,
@@ -41,6 +43,10 @@ _STRETCHED = re.compile(r"(\w)\1{2,}")
 # Load both lexicons now rather than lazily inside concurrent requests.
 "good" in _sentiment_lexicon  # noqa: B015
 "good" in _tag_lexicon  # noqa: B015
+# Once loaded they are plain dicts underneath; reading them as such skips the lazy-loading wrapper
+# TextBlob puts around every lookup, which cost more than the rest of the grammar.
+_opinions = partial(dict.get, _sentiment_lexicon)  # word -> {part of speech: scores}
+_usual_tag = partial(dict.get, _tag_lexicon)  # word -> its most frequent Penn tag
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +89,7 @@ class _Phrase:
 def read(text: str, negation_scope: int = 3, switches: Switches = Switches()) -> Reading:
     """Tokenize, score and frame every opinion phrase of a text."""
     tokens, sentence_of = _tokenize(text)
-    forms = _lookup_forms(tokens, switches.word_forms)
+    forms, prefixed = _lookup_forms(tokens, switches.word_forms)
     phrases = _phrases(forms)
     background = _backgrounded(forms, sentence_of, phrases)
     questions = {sentence_of[j] for j, form in enumerate(forms) if form == "?"}
@@ -103,7 +109,7 @@ def read(text: str, negation_scope: int = 3, switches: Switches = Switches()) ->
             Framing(
                 polarity=phrase.polarity,
                 emphasis=_emphasis(tokens, forms, phrase, all_caps),
-                negated=negator is not None,
+                negated=(negator is not None) != (phrase.head in prefixed),  # "not unreasonable" affirms
                 background=in_background,
                 counterfactual=mood == "counterfactual",
             )
@@ -130,29 +136,49 @@ def _tokenize(text: str) -> tuple[list[str], list[int]]:
     return tokens, sentence_of
 
 
-def _lookup_forms(tokens: list[str], word_forms: bool) -> list[str]:
-    """Lower-cased tokens as the lexicon should see them: hedges marked, words reduced to its entries."""
+def _lookup_forms(tokens: list[str], word_forms: bool) -> tuple[list[str], set[int]]:
+    """Lower-cased tokens as the lexicon should see them, and which of them carry a negative prefix.
+
+    Hedges are marked, and unknown words reduced to their lexicon entries: "unhelpful" -> "helpful".
+    """
     forms = [token.lower() for token in tokens]
+    prefixed: set[int] = set()
     for i, form in enumerate(forms):
+        base = _unprefixed(form) if word_forms and _opinions(form) is None else None
+        if base is not None:
+            forms[i] = base
+            prefixed.add(i)
+            continue
         if (form, forms[i + 1] if i + 1 < len(forms) else "") in HEDGES:
             forms[i] = "somewhat"
-        elif word_forms and form not in _sentiment_lexicon:
+        elif word_forms and _opinions(form) is None:
             forms[i] = _base_form(form) or form
-    return forms
+    return forms, prefixed
+
+
+def _unprefixed(form: str) -> str | None:
+    """The adjective an unknown adjective negates by its prefix: "unhelpful" -> "helpful", "irresponsible"."""
+    if _usual_tag(form) != "JJ":
+        return None
+    for prefix in NEGATIVE_PREFIXES:
+        base = form[len(prefix) :]
+        if form.startswith(prefix) and len(base) > 3 and "JJ" in _opinions(base, ()):
+            return base
+    return None
 
 
 def _base_form(form: str) -> str | None:
     """The lexicon entry behind an unknown word: "goooood" -> "good", "nicer" -> "nice", "hates" -> "hate"."""
     if _STRETCHED.search(form):
-        return next((s for s in _squeezed(form) if s in _sentiment_lexicon), None)
+        return next((s for s in _squeezed(form) if _opinions(s) is not None), None)
     # Inflect only along the word's usual part of speech, so "number" (NN) never becomes "numb".
-    parts_of_speech, rewrites = INFLECTIONS.get(_tag_lexicon.get(form), ((), ()))
+    parts_of_speech, rewrites = INFLECTIONS.get(_usual_tag(form), ((), ()))
     for suffix, ending in rewrites:
         if form.endswith(suffix):
             stem = form[: -len(suffix)] + ending
             doubled = stem[:-1] if len(stem) > 2 and stem[-1] == stem[-2] else stem  # "bigger"
             for base in (stem, doubled):
-                if any(pos in _sentiment_lexicon.get(base, ()) for pos in parts_of_speech):
+                if any(pos in _opinions(base, ()) for pos in parts_of_speech):
                     return base
     return None
 
@@ -174,7 +200,7 @@ def _phrases(forms: list[str]) -> list[_Phrase]:
                 start, head = (cursor - 1 if start < 0 else start), cursor - 1
         if head < 0 or (start == head and forms[head] in NEGATORS):  # "least" is grammar here, not opinion
             continue
-        negatable = label != "mood" and set(_sentiment_lexicon.get(forms[head], ())) != {"UH", None}
+        negatable = label != "mood" and set(_opinions(forms[head], ())) != {"UH", None}
         phrases.append(_Phrase(start, head, polarity, subjectivity, negatable))
     return phrases
 
@@ -222,12 +248,12 @@ def _mood(forms: list[str], start: int) -> tuple[str | None, int | None]:
 
 def _is_participle(form: str) -> bool:
     """ "been", or a word TextBlob's tagger reads as a past participle or past tense."""
-    return form == "been" or _tag_lexicon.get(form) in ("VBN", "VBD")
+    return form == "been" or _usual_tag(form) in ("VBN", "VBD")
 
 
 def _is_comparative(token: str) -> bool:
     """A comparative or superlative adjective or adverb: "happier", "better", "best"."""
-    return _tag_lexicon.get(token.lower()) in ("JJR", "RBR", "JJS", "RBS")
+    return _usual_tag(token.lower()) in ("JJR", "RBR", "JJS", "RBS")
 
 
 def _backgrounded(forms: list[str], sentence_of: list[int], phrases: list[_Phrase]) -> list[bool]:

@@ -32,6 +32,8 @@ INTENSIFIERS = _words(
 DIMINISHERS = _words("slightly somewhat fairly rather kinda sorta mildly relatively")
 # Two-word hedges, read as "somewhat": "kind of good" is not the adjective "kind".
 HEDGES = frozenset({("kind", "of"), ("sort", "of"), ("a", "bit"), ("a", "little")})
+# Prefixes that negate an adjective: "unhelpful", "inadequate", "irresponsible", "dishonest".
+NEGATIVE_PREFIXES = ("non", "dis", "un", "in", "im", "ir", "il")
 # Modal verbs; "ca" and "wo" are what "can't" and "won't" leave once "n't" is split off.
 MODALS = _words("would could should might may must can ought ca wo")
 # With "have", these look back on something that did not happen: "should have been better".
