@@ -98,19 +98,16 @@ def test_advanced_fitted_on_one_set_beats_basic_by_three_points_on_the_other(hum
 
 
 def test_advanced_costs_at_most_three_times_basic_per_text(human_rated_sets):
-    texts = [row.text for rows in human_rated_sets.values() for row in rows[:500]]
-
-    def best_of_five(algorithm: str) -> float:
-        predictor = build_predictor(algorithm)
-        timings = []
-        for _ in range(5):
+    texts = [row.text for rows in human_rated_sets.values() for row in rows[:300]]
+    predictors = {name: build_predictor(name) for name in (BASIC, ADVANCED)}
+    best = dict.fromkeys(predictors, float("inf"))
+    for _ in range(7):  # rounds alternate the two, so a burst of load on the shared machine hits both
+        for name, predictor in predictors.items():
             started = time.perf_counter()
             for text in texts:
                 predictor.predict(text)
-            timings.append(time.perf_counter() - started)
-        return min(timings)  # the least disturbed run on a shared machine
-
-    assert best_of_five(ADVANCED) <= 3 * best_of_five(BASIC)
+            best[name] = min(best[name], time.perf_counter() - started)
+    assert best[ADVANCED] <= 3 * best[BASIC], best
 
 
 def test_eval_exits_non_zero_when_advanced_does_not_lead(tmp_path, capsys):
