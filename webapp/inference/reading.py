@@ -139,25 +139,24 @@ def _tokenize(text: str) -> tuple[list[str], list[int]]:
 def _lookup_forms(tokens: list[str], word_forms: bool) -> tuple[list[str], set[int]]:
     """Lower-cased tokens as the lexicon should see them, and which of them carry a negative prefix.
 
-    Hedges are marked, and unknown words reduced to their lexicon entries: "unhelpful" -> "helpful".
+    Hedges are marked, and unknown words reduced to their lexicon entries: "nicer" -> "nice",
+    "unwise" -> "wise" (prefixed).
     """
     forms = [token.lower() for token in tokens]
     prefixed: set[int] = set()
     for i, form in enumerate(forms):
-        base = _unprefixed(form) if word_forms and _opinions(form) is None else None
-        if base is not None:
-            forms[i] = base
-            prefixed.add(i)
-            continue
         if (form, forms[i + 1] if i + 1 < len(forms) else "") in HEDGES:
             forms[i] = "somewhat"
         elif word_forms and _opinions(form) is None:
-            forms[i] = _base_form(form) or form
+            unprefixed = _unprefixed(form)
+            if unprefixed is not None:
+                prefixed.add(i)
+            forms[i] = unprefixed or _base_form(form) or form
     return forms, prefixed
 
 
 def _unprefixed(form: str) -> str | None:
-    """The adjective an unknown adjective negates by its prefix: "unhelpful" -> "helpful", "irresponsible"."""
+    """The lexicon adjective an unknown adjective negates by its prefix: "unwise" -> "wise"."""
     if _usual_tag(form) != "JJ":
         return None
     for prefix in NEGATIVE_PREFIXES:
