@@ -1,9 +1,11 @@
 """Accuracy and speed of every registered sentiment family on the human-rated sets.
 
 Run as `python -m bench.eval` (`make eval`). Prints, per set and family, 3-class accuracy, mean
-milliseconds per text and per-class recall, then the advanced-minus-basic accuracy per set.
-Exit status: 0 if textblob-advanced beats textblob-basic by at least `MIN_GAIN` on every set,
-1 if it does not, 2 if the data directory is missing.
+milliseconds per text and per-class recall; then the advanced-minus-basic accuracy per set with
+the shipped params; then the cross-domain checks of `bench.crossdomain`: textblob-advanced's
+params fitted on each set and measured on the other, and what each of its rules adds there.
+Exit status: 0 if textblob-advanced beats textblob-basic by at least `MIN_GAIN` on every set and
+in every cross-domain direction, 1 if it does not, 2 if the data directory is missing.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bench.crossdomain import TUNED, Direction, Effect, SwitchGain, changed_params, cross_domain, switch_gains
 from bench.datasets import DataDirMissing, LabelledText, load_labelled_sets
 from webapp.inference import ADVANCED, BASIC, PREDICTORS, Predictor, build_predictor
 
@@ -78,6 +81,45 @@ def format_table(results: Sequence[Result]) -> str:
     return "\n".join(lines)
 
 
+def format_cross_domain(directions: Sequence[Direction], baseline: dict[str, float]) -> str:
+    """Each direction's fitted params and gain over `baseline` (accuracy per set), then each rule's share."""
+    lines = [f"{'fit on':<8} {'measure on':<10} {'v1':>6} {'v2 fit':>7} {'gain':>6}  fitted params that differ"]
+    for d in directions:
+        changed = " ".join(f"{name}={value:g}" for name, value in changed_params(d.fitted).items()) or "(none)"
+        v1, gain = baseline[d.measure_set], 100 * (d.accuracy - baseline[d.measure_set])
+        lines.append(f"{d.fit_set:<8} {d.measure_set:<10} {v1:>6.3f} {d.accuracy:>7.3f} {gain:>+6.1f}  {changed}")
+    names = [f"{d.fit_set}->{d.measure_set}" for d in directions]
+    lines += ["", f"{'rule':<16} {'param':<22}" + "".join(f" {name:>26}" for name in names) + "  verdict"]
+    for tuned in TUNED:
+        effects = [d.rule_effects[tuned.rule] for d in directions]
+        lines.append(f"{tuned.rule:<16} {tuned.param:<22}" + "".join(map(_cell, effects)) + f"  {_verdict(effects)}")
+    return "\n".join(lines)
+
+
+def format_switches(gains: Sequence[SwitchGain]) -> str:
+    """What each rule without a strength adds per set, at the shipped params."""
+    set_names = list(gains[0].effects) if gains else []
+    lines = [f"{'rule':<39}" + "".join(f" {name:>26}" for name in set_names) + "  verdict"]
+    for gain in gains:
+        effects = [gain.effects[name] for name in set_names]
+        lines.append(f"{gain.rule:<39}" + "".join(map(_cell, effects)) + f"  {_verdict(effects)}")
+    return "\n".join(lines)
+
+
+def _cell(effect: Effect) -> str:
+    """Accuracy points, texts put right/wrong, and the McNemar p-value."""
+    return f" {100 * effect.gain:>+6.2f} ({effect.helped:>3}/{effect.hurt:>3} p={effect.p_value:.2f})"
+
+
+def _verdict(effects: Sequence[Effect]) -> str:
+    """Whether a rule helps everywhere it was measured."""
+    if all(e.helped > e.hurt for e in effects):
+        return "helps in both"
+    if any(e.hurt > e.helped for e in effects):
+        return "HURTS in one"
+    return "no gain in one"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the table and the gains; return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m bench.eval", description=__doc__.splitlines()[0])
@@ -93,11 +135,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     failed = []
     for set_name, gain in gains(results).items():
-        verdict = "ok" if gain >= MIN_GAIN else f"FAIL (needs >= {100 * MIN_GAIN:+.1f})"
-        print(f"{set_name:<8} {ADVANCED} - {BASIC}: {100 * gain:+.1f} accuracy points  {verdict}")
-        if gain < MIN_GAIN:
-            failed.append(set_name)
+        print(f"{set_name:<8} {ADVANCED} - {BASIC}: {100 * gain:+.1f} accuracy points  {_pass(gain, failed, set_name)}")
+    baseline = {r.set_name: r.accuracy for r in results if r.algorithm == BASIC}
+    directions = cross_domain(sets)
+    print(f"\nCross-domain: {ADVANCED}'s params fitted on one set, measured on the other; gain over {BASIC}")
+    print("Per rule: accuracy points it adds on the measure set (texts it puts right/wrong, exact McNemar p)")
+    print(format_cross_domain(directions, baseline))
+    print("\nRules without a strength, at the shipped params, per set")
+    print(format_switches(switch_gains(sets)))
+    print()
+    for d in directions:
+        gain = d.accuracy - baseline[d.measure_set]
+        name = f"{d.fit_set}->{d.measure_set}"
+        print(
+            f"{name:<16} {ADVANCED} (fitted) - {BASIC}: {100 * gain:+.1f} accuracy points  {_pass(gain, failed, name)}"
+        )
     return 1 if failed else 0
+
+
+def _pass(gain: float, failed: list[str], name: str) -> str:
+    """ "ok", or a failure noted in `failed`."""
+    if gain >= MIN_GAIN:
+        return "ok"
+    failed.append(name)
+    return f"FAIL (needs >= {100 * MIN_GAIN:+.1f})"
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""What the two sentiment families promise: textblob-basic (v1) and textblob-advanced (v2)."""
+"""What the sentiment families promise: textblob-basic (v1), textblob-advanced (v2), and all three together."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pydantic import ValidationError
 
 from bench.datasets import DataDirMissing, find_data_dir, label_for_rating, load_labelled_sets
 from bench.eval import MIN_GAIN, evaluate_all, gains
-from webapp.inference import ADVANCED, BASIC, PREDICTORS, build_predictor, default_algorithm
+from webapp.inference import ADVANCED, BASIC, PREDICTORS, VADER, build_predictor, default_algorithm
 from webapp.inference.advanced import AdvancedPredictor
 from webapp.inference.basic import BasicPredictor
 
-ALGORITHMS = (BASIC, ADVANCED)
+ALGORITHMS = (BASIC, ADVANCED, VADER)
 LABELS = {"positive", "neutral", "negative"}
 ODD_TEXTS = [
     "",
@@ -147,19 +147,48 @@ def test_advanced_reads_stretched_and_inflected_words(basic, advanced):
         assert advanced.predict(text).label == "positive"
 
 
-def test_advanced_ignores_degree_words_standing_alone(basic, advanced):
-    assert basic.predict("I want more.").label == "positive"
-    assert advanced.predict("I want more.").label == "neutral"
+def test_advanced_reads_a_negative_prefix_as_negation(basic, advanced):
+    for text, label in (
+        ("The plan is irresponsible and unwise.", "negative"),
+        ("It was inexpensive.", "positive"),  # not expensive
+        ("The price is not unreasonable.", "positive"),  # the prefix and "not" cancel
+    ):
+        assert basic.predict(text).label == "neutral", text
+        assert advanced.predict(text).label == label, text
+    assert advanced.predict("This is important.").label == "positive"  # "im-" + "portant" is no word
 
 
-def test_advanced_weighs_phrases_by_subjectivity(advanced):
-    # "new" is weakly subjective (0.45) and mildly positive; "awful" fully subjective and strongly negative.
-    result = advanced.predict("The new case is awful.")
-    assert result.label == "negative"
-    assert result.polarity < -0.5  # the plain mean would be about -0.43
+def test_advanced_takes_the_plain_mean_of_phrases_like_textblob(basic, advanced):
+    # Weighting phrases by subjectivity was dropped: it did not help on tweets (see bench.eval).
+    text = "The new case is awful."
+    assert advanced.predict(text).polarity == pytest.approx(basic.predict(text).polarity)
 
 
-# --- both families --------------------------------------------------------------------------------
+def test_advanced_reads_should_have_as_what_did_not_happen(basic, advanced):
+    text = "The manual should have been better."
+    assert basic.predict(text).label == "positive"
+    assert advanced.predict(text).label == "negative"
+    assert advanced.predict("It could have been worse.").label == "positive"
+    assert advanced.predict("I should've bought the bigger one, it's better.").label == "positive"  # not in scope
+
+
+def test_advanced_reads_a_denied_counterfactual_or_comparison_as_praise(advanced):
+    assert advanced.predict("It couldn't have been better.").label == "positive"
+    assert advanced.predict("I could not be happier with it.").label == "positive"
+    assert advanced.predict("It would not be good for you.").label == "negative"  # not a comparison: plain negation
+
+
+def test_advanced_reads_formal_concessions_as_background(advanced):
+    plain = advanced.predict("The plan is ambitious and the plan is flawed.").polarity
+    for concession in (
+        "While the plan is ambitious, it is flawed.",
+        "The plan is ambitious, yet it is flawed.",
+        "Admittedly the plan is ambitious; it is flawed.",
+    ):
+        assert advanced.predict(concession).polarity < plain, concession
+
+
+# --- every family --------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
@@ -181,9 +210,23 @@ def test_advanced_params_have_bounds():
         {"negation_scope": 0},
         {"cue_polarity": -0.1},
         {"emphasis": 1.0},
+        {"counterfactual_factor": -1.5},
     ):
         with pytest.raises(ValidationError):
             build_predictor(ADVANCED, params)
+
+
+def test_advanced_still_builds_from_the_params_earlier_versions_stored():
+    # Registered v2 versions keep their completed params in the database; new params must have defaults.
+    stored = {
+        "neutral_band": 0.0,
+        "negation_factor": -0.5,
+        "negation_scope": 3,
+        "cue_polarity": 0.2,
+        "contrast_weight": 0.5,
+        "emphasis": 0.3,
+    }
+    assert build_predictor(ADVANCED, stored).params == build_predictor(ADVANCED).params
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)

@@ -2,10 +2,12 @@
 
 from . import advanced as _advanced  # noqa: F401  (registers textblob-advanced)
 from . import basic as _basic  # noqa: F401  (registers textblob-basic)
+from . import vader as _vader  # noqa: F401  (registers vader)
 from .base import PREDICTORS, Predictor, Sentiment, build_predictor, register_predictor
 
 BASIC = "textblob-basic"
 ADVANCED = "textblob-advanced"
+VADER = "vader"
 
 
 def default_algorithm(major_version: int) -> str:
@@ -17,6 +19,7 @@ __all__ = [
     "ADVANCED",
     "BASIC",
     "PREDICTORS",
+    "VADER",
     "Predictor",
     "Sentiment",
     "build_predictor",
