@@ -89,6 +89,15 @@ def test_a_rounding_tie_goes_to_the_version_already_holding_the_slot():
     assert target_counts({"a": 1, "b": 1, "c": 1}, {"b": 3_334})["b"] == 3_334
 
 
+def test_rebalancing_with_unchanged_weights_changes_nothing():
+    first = rebalance((), {"a": 1, "b": 1, "c": 1})
+    second = rebalance(first, {"a": 1, "b": 1, "c": 1})
+    assert second == first
+    # Equal remainders, unequal counts: the tie stays with the version that holds the extra slot.
+    uneven = rebalance(((0, 3_333, "a"), (3_333, 10_000, "b")), {"a": 1, "b": 2})
+    assert rebalance(uneven, {"a": 1, "b": 2}) == uneven
+
+
 def test_weights_with_more_than_two_decimals_are_refused():
     with pytest.raises(ValueError):
         target_counts({"a": Decimal("0.125")})
@@ -152,4 +161,5 @@ def test_every_change_moves_exactly_the_minimum_number_of_slots(changes):
             if counts.get(version, 0) <= before_counts.get(version, 0):  # shrinking: gains nothing
                 assert all(old_owners[s] == version for s in range(SLOTS) if new_owners[s] == version)
         assert len(new) <= 4 * len(VERSIONS) + 20  # runs stay compact
+        assert rebalance(new, weights) == new  # reading the config back recomputes the same split
         assignment = new

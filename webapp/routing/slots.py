@@ -45,8 +45,9 @@ def owner_counts(assignment: Iterable[Run]) -> dict[str, int]:
 def target_counts(weights: Mapping[str, Decimal | int], current: Mapping[str, int] | None = None) -> dict[str, int]:
     """Slot counts proportional to the weights, summing to exactly SLOTS unless every weight is 0.
 
-    Largest remainder rounding in exact integer arithmetic. Ties go to the owner holding more slots
-    now (so a tie never moves anyone for nothing), then to the mapping's order.
+    Largest remainder rounding in exact integer arithmetic. Ties go first to the owners that already
+    hold more than their rounded-down count (so a tie never moves anyone for nothing), then in the
+    mapping's order; so recomputing from the result changes nothing.
     """
     scaled = {owner: hundredths(weight) for owner, weight in weights.items()}
     total = sum(scaled.values())
@@ -56,7 +57,8 @@ def target_counts(weights: Mapping[str, Decimal | int], current: Mapping[str, in
     order = {owner: index for index, owner in enumerate(scaled)}
     held = current or {}
     by_remainder = sorted(
-        scaled, key=lambda owner: (-(scaled[owner] * SLOTS % total), -held.get(owner, 0), order[owner])
+        scaled,
+        key=lambda owner: (-(scaled[owner] * SLOTS % total), held.get(owner, 0) <= counts[owner], order[owner]),
     )
     for owner in by_remainder[: SLOTS - sum(counts.values())]:
         counts[owner] += 1
