@@ -109,7 +109,8 @@ def test_invalid_registrations_are_422_and_register_nothing(client, body, field)
     [
         {"percent": 101},
         {"percent": -1},
-        {"percent": 50.5},
+        {"percent": 50.555},
+        {"percent": True},
         {"percent": "50"},
         {},
         {"percent": 10, "traffic_percent": 10},

@@ -60,7 +60,7 @@ class ModelVersion(db.Model):
     algorithm: Mapped[str] = mapped_column(String(32))
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="inactive", index=True)
-    traffic_percent: Mapped[int] = mapped_column(SmallInteger, default=0)
+    traffic_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal(0))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -77,6 +77,19 @@ class RoutingState(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Split(db.Model):
+    """Which version owns each of a model name's 10,000 slots, as runs `[start, end, model_id]`.
+
+    Rewritten with the fewest moves by every registry change that touches the name's weights.
+    """
+
+    __tablename__ = "splits"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    runs: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class PredictionLog(db.Model):

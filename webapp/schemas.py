@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from .inference import PREDICTORS
 
@@ -20,7 +31,29 @@ NO_NUL_PATTERN = r"^[^\x00]*$"
 ModelName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9._-]{1,64}$")]
 SemVer = Annotated[str, StringConstraints(pattern=SEMVER_PATTERN, max_length=64)]
 UserId = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=NO_NUL_PATTERN)]
-Percent = Annotated[int, Field(ge=0, le=100)]
+
+
+def _number_only(value: Any) -> Any:
+    # Decimal fields would take "50" from JSON even in strict mode; a weight is a JSON number.
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError("a weight is a number from 0 to 100")
+    return Decimal(str(value))  # str: 0.1 is Decimal("0.1"), not the float's binary expansion
+
+
+def weight_number(value: Decimal | int) -> int | float:
+    """A weight for JSON: a whole number when it is one (50, not 50.0), else a float (12.5)."""
+    return int(value) if value == int(value) else float(value)
+
+
+Percent = Annotated[
+    Decimal,
+    BeforeValidator(_number_only),
+    Field(ge=0, le=100, decimal_places=2),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": 100, "description": "0 to 100, at most 2 decimals"}),
+]
+WeightOut = Annotated[
+    Decimal, PlainSerializer(weight_number, return_type=int | float), WithJsonSchema({"type": "number"})
+]
 Label = Literal["positive", "negative", "neutral"]
 Status = Literal["inactive", "active", "archived"]
 
@@ -75,7 +108,7 @@ class Activate(RequestModel):
         return self
 
     @property
-    def value(self) -> int:
+    def value(self) -> Decimal:
         return self.percent if self.percent is not None else self.traffic_percent  # type: ignore[return-value]
 
 
@@ -88,7 +121,7 @@ class ModelVersionOut(BaseModel):
     algorithm: str
     params: dict[str, Any]
     status: Status
-    traffic_percent: int
+    traffic_percent: WeightOut
     created_at: datetime
     activated_at: datetime | None
     archived_at: datetime | None
@@ -133,6 +166,7 @@ class PredictionOut(BaseModel):
     prediction_id: str
     routing: Literal["sticky", "random", "explicit"]
     bucket: int | None = Field(description="The user's bucket, 0 to 99, when routing is sticky")
+    slot: int | None = Field(default=None, description="The user's slot, 0 to 9,999, when routing is sticky")
 
 
 # ---- statistics ----
@@ -147,7 +181,7 @@ class StatsEntry(BaseModel):
     model_name: str
     model_version: str
     status: Status
-    traffic_percent: int
+    traffic_percent: WeightOut
     request_count: int
     avg_latency: float | None = Field(description="Mean inference time, ms")
     avg_confidence: float | None

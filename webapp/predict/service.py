@@ -36,6 +36,7 @@ def predict(request: PredictRequest, table: RoutingTable, logs: LogSink) -> Pred
         prediction_id=prediction_id,
         routing=route.method,
         bucket=route.bucket,
+        slot=route.slot,
     )
     logs.append(
         {

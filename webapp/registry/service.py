@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 
 from pydantic import ValidationError
 from sqlalchemy import select, update
@@ -19,7 +20,8 @@ from ..errors import Conflict, NotFound, ValidationFailed, validation_details
 from ..extensions import db
 from ..inference import PREDICTORS, default_algorithm
 from ..models import ModelVersion, RoutingState, utcnow
-from ..schemas import RegisterModel, Status
+from ..schemas import RegisterModel, Status, weight_number
+from .splits import rebalancing
 
 OnCommit = Callable[[], None]
 
@@ -86,14 +88,14 @@ def register_version(request: RegisterModel, on_commit: OnCommit | None = None) 
             algorithm=algorithm,
             params=params,
             status="inactive",
-            traffic_percent=0,
+            traffic_percent=Decimal(0),
             created_at=utcnow(),
         )
         db.session.add(version)
     return version
 
 
-def activate(model_id: str, percent: int, on_commit: OnCommit | None = None) -> ModelVersion:
+def activate(model_id: str, percent: Decimal, on_commit: OnCommit | None = None) -> ModelVersion:
     """Give a version `percent` of its model's traffic; 409 if the model's total would pass 100."""
     with registry_change(on_commit):
         version = get_version(model_id)
@@ -109,17 +111,22 @@ def activate(model_id: str, percent: int, on_commit: OnCommit | None = None) -> 
             raise Conflict(
                 f"activating at {percent}% would give model {version.name!r} {allocated + percent}% of traffic",
                 {
-                    "requested_percent": percent,
-                    "available_percent": 100 - allocated,
+                    "requested_percent": weight_number(percent),
+                    "available_percent": weight_number(100 - allocated),
                     "current_allocation": [
-                        {"model_id": str(o.id), "version": o.version, "traffic_percent": o.traffic_percent}
+                        {
+                            "model_id": str(o.id),
+                            "version": o.version,
+                            "traffic_percent": weight_number(o.traffic_percent),
+                        }
                         for o in others
                     ],
                 },
             )
-        if version.status != "active":
-            version.status, version.activated_at = "active", utcnow()
-        version.traffic_percent = percent
+        with rebalancing(version.name):
+            if version.status != "active":
+                version.status, version.activated_at = "active", utcnow()
+            version.traffic_percent = percent
     return version
 
 
@@ -129,7 +136,8 @@ def deactivate(model_id: str, on_commit: OnCommit | None = None) -> ModelVersion
         version = get_version(model_id)
         if version.status == "archived":
             raise Conflict(f"model {model_id} is archived")
-        version.status, version.traffic_percent = "inactive", 0
+        with rebalancing(version.name):
+            version.status, version.traffic_percent = "inactive", Decimal(0)
     return version
 
 
@@ -139,8 +147,8 @@ def archive(model_id: str, on_commit: OnCommit | None = None) -> ModelVersion:
         version = get_version(model_id)
         if version.status == "active":
             raise Conflict(
-                f"model {model_id} is active at {version.traffic_percent}%; deactivate it first",
-                {"status": version.status, "traffic_percent": version.traffic_percent},
+                f"model {model_id} is active at {weight_number(version.traffic_percent)}%; deactivate it first",
+                {"status": version.status, "traffic_percent": weight_number(version.traffic_percent)},
             )
         if version.status != "archived":
             version.status, version.archived_at = "archived", utcnow()
