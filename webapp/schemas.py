@@ -127,6 +127,34 @@ class ModelVersionOut(BaseModel):
     archived_at: datetime | None
 
 
+class SplitRequest(RequestModel):
+    weights: dict[SemVer, Percent] = Field(
+        min_length=1,
+        description="Version -> percent. Named at 0: active, callable explicitly. Active and left out: inactive.",
+    )
+
+    @field_validator("weights")
+    @classmethod
+    def _at_most_100(cls, weights: dict[str, Decimal]) -> dict[str, Decimal]:
+        if sum(weights.values()) > 100:
+            raise ValueError(f"the weights add up to {weight_number(sum(weights.values()))}, over 100")
+        return weights
+
+
+class SplitVersionOut(BaseModel):
+    model_id: str
+    version: str
+    traffic_percent: WeightOut
+    slots: int = Field(description="Slots of 10,000 this version owns: its share of sticky users")
+
+
+class SplitOut(BaseModel):
+    name: str
+    config_version: int = Field(description="The routing-config version, also sent as the ETag")
+    total_percent: WeightOut
+    versions: list[SplitVersionOut] = Field(description="The active versions, in activation order")
+
+
 class ModelListQuery(QueryModel):
     name: ModelName | None = Field(default=None, description="Only versions of this model")
     status: Status | None = Field(default=None, description="Only versions in this status")
