@@ -4,9 +4,24 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from tests.api import register
 
 USERS = [f"churn-user-{n}" for n in range(2_000)]
+
+
+@pytest.fixture
+def client(app):
+    """The app's client, its log records kept in memory.
+
+    Routing is under test here, not the log pipeline: 20,000 records shipped to the shared broker
+    would still be draining into the prediction log while later tests count its rows.
+    """
+    shipping = app.extensions["log_buffer"]
+    app.extensions["log_buffer"] = []  # the predict view only appends
+    yield app.test_client()
+    app.extensions["log_buffer"] = shipping  # for shutdown() to close
 
 
 def served(client) -> dict[str, str]:
