@@ -92,6 +92,23 @@ class Split(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class AuditLog(db.Model):
+    """One registry change: what, before and after, when, by which key, in which request."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_model_name_id", "model_name", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    action: Mapped[str] = mapped_column(String(16))
+    model_name: Mapped[str] = mapped_column(String(64))
+    model_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    before: Mapped[Any] = mapped_column(JSON, nullable=True)
+    after: Mapped[Any] = mapped_column(JSON, nullable=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[str] = mapped_column(String(64))
+
+
 class PredictionLog(db.Model):
     """One answered prediction. Append-only; keyed on prediction_id so redelivery is harmless.
 

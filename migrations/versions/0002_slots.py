@@ -1,4 +1,4 @@
-"""Slots: per-name slot assignments, fractional weights.
+"""Slots: per-name slot assignments, fractional weights, the audit log.
 
 Revision ID: 0002_slots
 Revises: 0001
@@ -14,6 +14,7 @@ branch_labels = None
 depends_on = None
 
 Timestamp = sa.DateTime(timezone=True)
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade():
@@ -24,6 +25,20 @@ def upgrade():
         sa.Column("updated_at", Timestamp, nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_splits")),
     )
+    op.create_table(
+        "audit_log",
+        sa.Column("id", BigId, autoincrement=True, nullable=False),
+        sa.Column("at", Timestamp, nullable=False),
+        sa.Column("action", sa.String(length=16), nullable=False),
+        sa.Column("model_name", sa.String(length=64), nullable=False),
+        sa.Column("model_id", sa.Uuid(), nullable=True),
+        sa.Column("before", sa.JSON(), nullable=True),
+        sa.Column("after", sa.JSON(), nullable=True),
+        sa.Column("actor", sa.String(length=64), nullable=False),
+        sa.Column("request_id", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
+    )
+    op.create_index("ix_audit_log_model_name_id", "audit_log", ["model_name", "id"])
     # Existing splits need no backfill: a name without a row is assigned from its weights, in
     # activation order, the first time the configuration is read.
     with op.batch_alter_table("model_versions") as batch:
@@ -44,4 +59,6 @@ def downgrade():
             existing_nullable=False,
             postgresql_using="round(traffic_percent)::smallint",
         )
+    op.drop_index("ix_audit_log_model_name_id", table_name="audit_log")
+    op.drop_table("audit_log")
     op.drop_table("splits")

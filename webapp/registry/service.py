@@ -16,6 +16,7 @@ from decimal import Decimal
 from pydantic import ValidationError
 from sqlalchemy import select, update
 
+from ..audit.trail import record
 from ..errors import Conflict, NotFound, ValidationFailed, validation_details
 from ..extensions import db
 from ..inference import PREDICTORS, default_algorithm
@@ -81,6 +82,7 @@ def register_version(request: RegisterModel, on_commit: OnCommit | None = None) 
                 {"model_id": str(existing.id), "status": existing.status},
             )
         version = ModelVersion(
+            id=uuid.uuid4(),
             name=request.name,
             version=request.version,
             description=request.description,
@@ -92,6 +94,7 @@ def register_version(request: RegisterModel, on_commit: OnCommit | None = None) 
             created_at=utcnow(),
         )
         db.session.add(version)
+        record("register", version.name, version.id, None, {"version": version.version, **state(version)})
     return version
 
 
@@ -123,10 +126,12 @@ def activate(model_id: str, percent: Decimal, on_commit: OnCommit | None = None)
                     ],
                 },
             )
+        before = state(version)
         with rebalancing(version.name):
             if version.status != "active":
                 version.status, version.activated_at = "active", utcnow()
             version.traffic_percent = percent
+        record("activate", version.name, version.id, before, state(version))
     return version
 
 
@@ -136,8 +141,10 @@ def deactivate(model_id: str, on_commit: OnCommit | None = None) -> ModelVersion
         version = get_version(model_id)
         if version.status == "archived":
             raise Conflict(f"model {model_id} is archived")
+        before = state(version)
         with rebalancing(version.name):
             version.status, version.traffic_percent = "inactive", Decimal(0)
+        record("deactivate", version.name, version.id, before, state(version))
     return version
 
 
@@ -151,8 +158,15 @@ def archive(model_id: str, on_commit: OnCommit | None = None) -> ModelVersion:
                 {"status": version.status, "traffic_percent": weight_number(version.traffic_percent)},
             )
         if version.status != "archived":
+            before = state(version)
             version.status, version.archived_at = "archived", utcnow()
+            record("delete", version.name, version.id, before, state(version))
     return version
+
+
+def state(version: ModelVersion) -> dict:
+    """A version's routing state, as the audit log records it."""
+    return {"status": version.status, "traffic_percent": weight_number(version.traffic_percent)}
 
 
 def _validated_params(algorithm: str, params: dict) -> dict:

@@ -8,10 +8,12 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from ..audit.trail import record
 from ..errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from ..extensions import db
 from ..models import ModelVersion, utcnow
 from ..routing.config import current_version
+from ..schemas import weight_number
 from .service import OnCommit, registry_change
 from .splits import active_versions, rebalancing, slot_counts
 
@@ -55,6 +57,7 @@ def set_split(
             )
         versions = {version.version: version for version in _versions_of(name)}
         _check_named(name, weights, versions)
+        before = _snapshot(name)
         with rebalancing(name):
             now = utcnow()
             for label, version in versions.items():
@@ -64,7 +67,19 @@ def set_split(
                     version.traffic_percent = weights[label]
                 elif version.status == "active":
                     version.status, version.traffic_percent = "inactive", Decimal(0)
+        record("split", name, None, before, _snapshot(name))
     return read_split(name)
+
+
+def _snapshot(name: str) -> dict:
+    counts = slot_counts(name)
+    return {
+        version.version: {
+            "traffic_percent": weight_number(version.traffic_percent),
+            "slots": counts.get(str(version.id), 0),
+        }
+        for version in active_versions(name)
+    }
 
 
 def _versions_of(name: str) -> list[ModelVersion]:

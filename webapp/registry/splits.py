@@ -50,6 +50,7 @@ def rebalancing(name: str) -> Iterator[None]:
         db.session.add(Split(name=name, runs=[list(run) for run in assignment], updated_at=utcnow()))
     elif tuple(map(tuple, split.runs)) != assignment:
         split.runs, split.updated_at = [list(run) for run in assignment], utcnow()
+    db.session.flush()
 
 
 def slot_counts(name: str) -> dict[str, int]:
