@@ -158,10 +158,8 @@ class SplitOut(BaseModel):
 class ModelListQuery(QueryModel):
     name: ModelName | None = Field(default=None, description="Only versions of this model")
     status: Status | None = Field(default=None, description="Only versions in this status")
-
-
-class ModelList(BaseModel):
-    models: list[ModelVersionOut]
+    limit: Annotated[int, Field(ge=1, le=1000)] | None = Field(default=None, description="At most this many versions")
+    offset: Annotated[int, Field(ge=0, le=2**31 - 1)] = Field(default=0, description="Skip this many versions first")
 
 
 # ---- prediction ----

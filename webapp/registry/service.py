@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from ..audit.trail import record
 from ..errors import Conflict, NotFound, ValidationFailed, validation_details
@@ -59,13 +59,20 @@ def get_version(model_id: str) -> ModelVersion:
     return version
 
 
-def list_versions(name: str | None = None, status: Status | None = None) -> list[ModelVersion]:
-    """Registered versions, oldest first; archived ones only when asked for by status."""
-    query = select(ModelVersion).order_by(ModelVersion.name, ModelVersion.created_at, ModelVersion.id)
+def list_versions(
+    name: str | None = None, status: Status | None = None, limit: int | None = None, offset: int = 0
+) -> tuple[list[ModelVersion], int]:
+    """A page of registered versions, oldest first, and how many match in all.
+
+    Archived versions are listed only when asked for by status.
+    """
+    query = select(ModelVersion)
     if name is not None:
         query = query.where(ModelVersion.name == name)
     query = query.where(ModelVersion.status == status) if status else query.where(ModelVersion.status != "archived")
-    return list(db.session.scalars(query))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    page = query.order_by(ModelVersion.name, ModelVersion.created_at, ModelVersion.id).offset(offset).limit(limit)
+    return list(db.session.scalars(page)), total or 0
 
 
 def register_version(request: RegisterModel, on_commit: OnCommit | None = None) -> ModelVersion:

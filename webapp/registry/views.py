@@ -5,14 +5,16 @@ from __future__ import annotations
 from uuid import UUID
 
 from flask import current_app
+from pydantic import TypeAdapter
 
 from ..contract import endpoint
 from ..http import json_response, parse_json, parse_query
 from ..models import ModelVersion
-from ..schemas import Activate, ModelList, ModelListQuery, ModelVersionOut, RegisterModel
+from ..schemas import Activate, ModelListQuery, ModelVersionOut, RegisterModel
 from . import bp, service
 
 TAG = "registry"
+_VERSIONS = TypeAdapter(list[ModelVersionOut])
 
 
 def _out(version: ModelVersion) -> ModelVersionOut:
@@ -46,11 +48,20 @@ def register():
 
 
 @bp.get("")
-@endpoint("read", "List model versions", tag=TAG, query=ModelListQuery, responses={200: ModelList})
+@endpoint(
+    "read",
+    "List model versions",
+    tag=TAG,
+    query=ModelListQuery,
+    responses={200: list[ModelVersionOut]},
+    description="A plain JSON list, oldest first; the number of matching versions is in X-Total-Count.",
+)
 def list_models():
     query = parse_query(ModelListQuery)
-    versions = service.list_versions(name=query.name, status=query.status)
-    return json_response(ModelList(models=[_out(version) for version in versions]))
+    versions, total = service.list_versions(query.name, query.status, query.limit, query.offset)
+    response = json_response([_out(version) for version in versions], adapter=_VERSIONS)
+    response.headers["X-Total-Count"] = str(total)
+    return response
 
 
 @bp.get("/<uuid:model_id>")
