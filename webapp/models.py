@@ -61,6 +61,7 @@ class ModelVersion(db.Model):
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="inactive", index=True)
     traffic_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal(0))
+    shadow_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal(0))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -134,6 +135,8 @@ class PredictionLog(db.Model):
     routing: Mapped[str] = mapped_column(String(8))
     bucket: Mapped[int | None] = mapped_column(SmallInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    slot: Mapped[int | None] = mapped_column(SmallInteger)
+    shadow_of: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # the served prediction a shadow mirrored
 
 
 class ModelStats(db.Model):
@@ -151,6 +154,7 @@ class ModelStats(db.Model):
     sticky_count: Mapped[int] = mapped_column(BigInteger, default=0)
     random_count: Mapped[int] = mapped_column(BigInteger, default=0)
     explicit_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    shadow_count: Mapped[int] = mapped_column(BigInteger, default=0)
     first_prediction_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_prediction_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     p50_latency: Mapped[float | None] = mapped_column(Float)

@@ -112,6 +112,10 @@ class Activate(RequestModel):
         return self.percent if self.percent is not None else self.traffic_percent  # type: ignore[return-value]
 
 
+class Shadow(RequestModel):
+    percent: Percent = Field(description="Share of the model's routed requests to mirror, 0 (stop) to 100")
+
+
 class ModelVersionOut(BaseModel):
     model_id: str
     name: str
@@ -122,6 +126,7 @@ class ModelVersionOut(BaseModel):
     params: dict[str, Any]
     status: Status
     traffic_percent: WeightOut
+    shadow_percent: WeightOut = Field(description="Share of routed requests this version mirrors after the answer")
     created_at: datetime
     activated_at: datetime | None
     archived_at: datetime | None
@@ -215,7 +220,7 @@ class StatsEntry(BaseModel):
     p95_latency: float | None
     p99_latency: float | None
     prediction_counts: dict[Label, int]
-    routing_counts: dict[Literal["sticky", "random", "explicit"], int]
+    routing_counts: dict[Literal["sticky", "random", "explicit", "shadow"], int]
     first_prediction_at: datetime | None
     last_prediction_at: datetime | None
     refreshed_at: datetime | None

@@ -1,4 +1,4 @@
-"""Slots: per-name slot assignments, fractional weights, the audit log.
+"""Slots: per-name slot assignments, fractional weights, the audit log, shadow traffic.
 
 Revision ID: 0002_slots
 Revises: 0001
@@ -48,10 +48,20 @@ def upgrade():
             type_=sa.Numeric(precision=5, scale=2),
             existing_nullable=False,
         )
+        batch.add_column(
+            sa.Column("shadow_percent", sa.Numeric(precision=5, scale=2), nullable=False, server_default="0")
+        )
+    op.add_column("prediction_logs", sa.Column("slot", sa.SmallInteger(), nullable=True))
+    op.add_column("prediction_logs", sa.Column("shadow_of", sa.Uuid(), nullable=True))
+    op.add_column("model_stats", sa.Column("shadow_count", sa.BigInteger(), nullable=False, server_default="0"))
 
 
 def downgrade():
+    op.drop_column("model_stats", "shadow_count")
+    op.drop_column("prediction_logs", "shadow_of")
+    op.drop_column("prediction_logs", "slot")
     with op.batch_alter_table("model_versions") as batch:
+        batch.drop_column("shadow_percent")
         batch.alter_column(
             "traffic_percent",
             existing_type=sa.Numeric(precision=5, scale=2),

@@ -98,6 +98,7 @@ def register_version(request: RegisterModel, on_commit: OnCommit | None = None) 
             params=params,
             status="inactive",
             traffic_percent=Decimal(0),
+            shadow_percent=Decimal(0),
             created_at=utcnow(),
         )
         db.session.add(version)
@@ -166,8 +167,21 @@ def archive(model_id: str, on_commit: OnCommit | None = None) -> ModelVersion:
             )
         if version.status != "archived":
             before = state(version)
-            version.status, version.archived_at = "archived", utcnow()
+            # An archived version leaves routing entirely, shadow traffic included.
+            version.status, version.archived_at, version.shadow_percent = "archived", utcnow(), Decimal(0)
             record("delete", version.name, version.id, before, state(version))
+    return version
+
+
+def set_shadow(model_id: str, percent: Decimal, on_commit: OnCommit | None = None) -> ModelVersion:
+    """Mirror `percent` of the name's routed requests to this version (0 stops); it need not be active."""
+    with registry_change(on_commit):
+        version = get_version(model_id)
+        if version.status == "archived":
+            raise Conflict(f"model {model_id} is archived and cannot shadow traffic")
+        before = {"shadow_percent": weight_number(version.shadow_percent)}
+        version.shadow_percent = percent
+        record("shadow", version.name, version.id, before, {"shadow_percent": weight_number(percent)})
     return version
 
 

@@ -53,6 +53,7 @@ class Allocation:
     name: str
     arms: tuple[Arm, ...]  # in stable order: activation time, then id
     runs: Assignment = ()  # (start, end, model_id): every slot owned whenever total > 0
+    shadows: tuple[Arm, ...] = ()  # versions mirroring `percent`% of routed requests, after the answer
     bounds: tuple[float, ...] = field(init=False)
     total: float = field(init=False)
     starts: tuple[int, ...] = field(init=False)

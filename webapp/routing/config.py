@@ -41,18 +41,23 @@ def read_config() -> RoutingConfig:
     return {
         "version": rows[0][0],
         "names": sorted({mv.name for _, mv, _ in rows if mv is not None}),
-        "active": [
-            {
-                "model_id": str(mv.id),
-                "name": mv.name,
-                "version": mv.version,
-                "algorithm": mv.algorithm,
-                "params": mv.params or {},
-                "percent": float(mv.traffic_percent),
-            }
-            for mv in active
-        ],
+        "active": [{**_arm_entry(mv), "percent": float(mv.traffic_percent)} for mv in active],
         "splits": _splits(active, stored),
+        "shadows": [
+            {**_arm_entry(mv), "percent": float(mv.shadow_percent)}
+            for _, mv, _ in rows
+            if mv is not None and mv.shadow_percent > 0
+        ],
+    }
+
+
+def _arm_entry(mv: ModelVersion) -> dict[str, Any]:
+    return {
+        "model_id": str(mv.id),
+        "name": mv.name,
+        "version": mv.version,
+        "algorithm": mv.algorithm,
+        "params": mv.params or {},
     }
 
 
@@ -93,20 +98,17 @@ def build_table(config: RoutingConfig, predictors: PredictorCache) -> RoutingTab
     """Turn a serialized configuration into an immutable routing table."""
     arms_by_name: dict[str, list[Arm]] = {}
     for entry in config["active"]:
-        arm = Arm(
-            model_id=entry["model_id"],
-            name=entry["name"],
-            version=entry["version"],
-            algorithm=entry["algorithm"],
-            percent=entry["percent"],
-            predictor=predictors.get(entry["algorithm"], entry["params"]),
-        )
+        arm = _arm(entry, predictors)
         arms_by_name.setdefault(arm.name, []).append(arm)
+    shadows_by_name: dict[str, list[Arm]] = {}
+    for entry in config.get("shadows", []):  # configs published before shadows existed have none
+        shadows_by_name.setdefault(entry["name"], []).append(_arm(entry, predictors))
     splits = config.get("splits", {})
     return RoutingTable(
         version=config["version"],
         allocations={
-            name: Allocation(name, tuple(arms), _runs(splits.get(name), arms)) for name, arms in arms_by_name.items()
+            name: Allocation(name, tuple(arms), _runs(splits.get(name), arms), tuple(shadows_by_name.get(name, ())))
+            for name, arms in arms_by_name.items()
         },
         known_names=frozenset(config["names"]),
     )
@@ -118,3 +120,14 @@ def _runs(stored: list | None, arms: list[Arm]) -> tuple:
     if stored is None:
         return rebalance((), {arm.model_id: Decimal(str(arm.percent)) for arm in arms})
     return tuple((start, end, owner) for start, end, owner in stored)
+
+
+def _arm(entry: dict[str, Any], predictors: PredictorCache) -> Arm:
+    return Arm(
+        model_id=entry["model_id"],
+        name=entry["name"],
+        version=entry["version"],
+        algorithm=entry["algorithm"],
+        percent=entry["percent"],
+        predictor=predictors.get(entry["algorithm"], entry["params"]),
+    )
