@@ -36,6 +36,11 @@ def test_a_split_is_set_in_one_call_and_answers_each_versions_slots(client, thre
     assert split_of(client) == body
 
 
+def test_versions_activated_together_are_ordered_as_named(client, three):
+    body = put_split(client, {"3.0.0": 20, "1.0.0": 50, "2.0.0": 30}).get_json()
+    assert [v["version"] for v in body["versions"]] == ["3.0.0", "1.0.0", "2.0.0"]
+
+
 def test_versions_left_out_become_inactive_and_a_zero_weight_stays_callable(client, three):
     put_split(client, {"1.0.0": 50, "2.0.0": 50})
     body = put_split(client, {"1.0.0": 100, "3.0.0": 0}).get_json()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -60,12 +61,14 @@ def set_split(
         before = _snapshot(name)
         with rebalancing(name):
             now = utcnow()
+            for order, label in enumerate(weights):
+                version = versions[label]
+                if version.status != "active":
+                    # Versions activated together keep the order they were named in.
+                    version.status, version.activated_at = "active", now + timedelta(microseconds=order)
+                version.traffic_percent = weights[label]
             for label, version in versions.items():
-                if label in weights:
-                    if version.status != "active":
-                        version.status, version.activated_at = "active", now
-                    version.traffic_percent = weights[label]
-                elif version.status == "active":
+                if label not in weights and version.status == "active":
                     version.status, version.traffic_percent = "inactive", Decimal(0)
         record("split", name, None, before, _snapshot(name))
     return read_split(name)
