@@ -40,7 +40,10 @@ def register_request_ids(app: Flask) -> None:
 def current_actor() -> str:
     """Who is changing the registry: a key fingerprint, "anonymous", or "cli:<user>" outside requests."""
     if not has_request_context():
-        return f"cli:{getpass.getuser()}"
+        try:
+            return f"cli:{getpass.getuser()}"
+        except (KeyError, OSError):  # no login name (a container running as a bare uid)
+            return "cli:unknown"
     key = presented_key(request)
     if key is None:
         return "anonymous"
