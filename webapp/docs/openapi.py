@@ -110,6 +110,10 @@ def _operation(spec: Endpoint, path_parameters: list[str], refs: dict, keys: Key
             {"name": name, "in": "query", "required": False, "schema": _query_schema(spec.query, name)}
             for name in spec.query.model_fields
         ]
+    parameters += [
+        {"name": name, "in": "header", "required": False, "description": text, "schema": {"type": "string"}}
+        for name, text in spec.headers.items()
+    ]
     if parameters:
         operation["parameters"] = parameters
     if spec.body is not None:

@@ -55,6 +55,7 @@ def get_split(name: str):
     body=SplitRequest,
     responses={200: SplitOut},
     errors=(404, 409, 412),
+    headers={"If-Match": "The ETag of GET /models/<name>/split: 412 if the split has changed since"},
     description=(
         "Named versions become active at their weight (0: active, callable explicitly); active versions left out "
         "become inactive. Users move only from versions that shrink to versions that grow. With If-Match, 412 if "
