@@ -14,6 +14,7 @@ from werkzeug.serving import make_server
 from tests.api import activate, register
 from tests.http_client import call
 from tests.records import log_record
+from tests.support import wait_for
 from webapp.extensions import db
 from webapp.inference import PREDICTORS, Predictor, Sentiment, register_predictor
 from webapp.logpipe.ingest import write_prediction_logs
@@ -158,3 +159,33 @@ def test_a_slow_shadow_leaves_the_clients_latency_unchanged(app, client, slow_fa
     assert sum(r["routing"] == "shadow" for r in kept_logs) == 30  # every answer was mirrored
     # Each mirror sleeps 50 ms; waiting for it would add that much to every answer.
     assert with_shadow < without + 20, (without, with_shadow)
+
+
+@pytest.mark.slow
+def test_mirrors_travel_through_the_worker_into_postgres_and_the_stats(app, client, celery_worker):
+    served_id, shadow_id = register(client)["model_id"], register(client, version="2.0.0")["model_id"]
+    activate(client, served_id, 100)
+    shadow(client, shadow_id, 100)
+    answers = []
+    for n in range(20):
+        response = client.post("/predict", json={"text": "Great!", "user_id": f"u{n}"})
+        answers.append(response.get_json())
+        response.close()
+
+    def mirrors() -> dict[str, PredictionLog]:
+        with app.app_context():
+            rows = db.session.query(PredictionLog).filter_by(model_id=uuid.UUID(shadow_id)).all()
+            return {str(row.shadow_of): row for row in rows}
+
+    wait_for(lambda: len(mirrors()) == 20, timeout=30, what="every mirror in Postgres")
+    stored = mirrors()
+    for n, answer in enumerate(answers):
+        row = stored[answer["prediction_id"]]
+        assert (row.routing, row.slot, row.user_id) == ("shadow", answer["slot"], f"u{n}")
+    assert client.post("/models/stats/refresh").status_code == 202
+
+    def shadow_stats() -> dict:
+        return {e["model_version"]: e for e in client.get("/models/stats").get_json()}["2.0.0"]
+
+    wait_for(lambda: shadow_stats()["routing_counts"]["shadow"] == 20, timeout=30, what="the shadow in /models/stats")
+    assert shadow_stats()["request_count"] == 20
