@@ -90,3 +90,26 @@ def test_a_split_under_100_moves_only_the_difference_when_the_total_changes(clie
     moved = moves(before, served(client))
     assert set(moved) <= {("1.0.0", "2.0.0")}
     assert abs(sum(moved.values()) / len(USERS) - 0.10) <= 0.03
+
+
+def test_deploying_slots_moves_nobody_and_the_first_change_only_the_minimum(app, client):
+    from sqlalchemy import text
+
+    from webapp.extensions import db
+    from webapp.routing.allocation import user_bucket
+
+    v1, v2 = register(client)["model_id"], register(client, version="2.0.0")["model_id"]
+    for model_id, percent in ((v1, 30), (v2, 20)):
+        client.post(f"/models/{model_id}/activate", json={"percent": percent})
+    with app.app_context():  # as if both were activated before the splits table existed
+        db.session.execute(text("DELETE FROM splits"))
+        db.session.execute(text("UPDATE routing_state SET version = version + 1"))
+        db.session.commit()
+        app.extensions["router"].publish_from_database()
+    deployed = served(client)
+    # Before slots: bucket * 50 // 100 below 30 went to 1.0.0, that is buckets 0..59.
+    assert deployed == {user: "1.0.0" if user_bucket("sentiment", user) < 60 else "2.0.0" for user in USERS}
+    set_split(client, {"1.0.0": 30, "2.0.0": 30})
+    moved = moves(deployed, served(client))
+    assert set(moved) <= {("1.0.0", "2.0.0")}
+    assert abs(sum(moved.values()) / len(USERS) - 0.10) <= 0.03

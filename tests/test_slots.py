@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from webapp.routing.slots import (
     SLOTS,
+    legacy_assignment,
     moved_slots,
     owner_at,
     owner_counts,
@@ -163,3 +164,26 @@ def test_every_change_moves_exactly_the_minimum_number_of_slots(changes):
         assert len(new) <= 4 * len(VERSIONS) + 20  # runs stay compact
         assert rebalance(new, weights) == new  # reading the config back recomputes the same split
         assignment = new
+
+
+def routed_before_slots(percents: dict[str, int], bucket: int) -> str:
+    """The routing this project did before slots, restated from its README: contiguous ranges of
+    buckets as wide as the percents, in activation order, the bucket scaled by total // 100."""
+    total, bound = sum(percents.values()), 0
+    position = bucket * total // 100
+    for version, percent in percents.items():
+        bound += percent
+        if position < bound:
+            return version
+    raise AssertionError("unreachable for total > 0")
+
+
+@pytest.mark.parametrize(
+    "percents", [{"a": 70, "b": 30}, {"a": 30, "b": 20}, {"a": 0, "b": 100}, {"a": 50, "b": 25, "c": 25}, {"a": 33}]
+)
+def test_the_legacy_assignment_serves_every_user_as_before_slots(percents):
+    assignment = legacy_assignment(percents)
+    starts = tuple(run[0] for run in assignment)
+    for slot in range(SLOTS):
+        assert owner_at(starts, assignment, slot) == routed_before_slots(percents, slot % 100)
+    assert rebalance(assignment, percents) == assignment  # its counts are already the rounded shares

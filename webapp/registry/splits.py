@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ModelVersion, Split, utcnow
+from ..routing.config import split_of
 from ..routing.slots import Assignment, owner_counts, rebalance
 
 
@@ -31,10 +32,10 @@ def active_weights(name: str) -> dict[str, Decimal]:
 
 
 def stored_assignment(name: str) -> Assignment:
-    """The name's stored runs; without a row, the assignment its current weights start from."""
+    """The name's stored runs; without a row, the split it was served by before slots existed."""
     split = db.session.get(Split, name)
     if split is None:
-        return rebalance((), active_weights(name))
+        return split_of(None, active_weights(name))
     return tuple((start, end, owner) for start, end, owner in split.runs)
 
 

@@ -12,7 +12,7 @@ from ..extensions import db
 from ..inference import Predictor, build_predictor
 from ..models import ModelVersion, RoutingState, Split
 from .allocation import Allocation, Arm, RoutingTable
-from .slots import rebalance
+from .slots import legacy_assignment, rebalance
 
 RoutingConfig = dict[str, Any]
 
@@ -63,14 +63,17 @@ def _arm_entry(mv: ModelVersion) -> dict[str, Any]:
 
 def _splits(active: list[ModelVersion], stored: dict[str, list]) -> dict[str, list[list]]:
     # Rebalancing a stored split against the weights it was made for changes nothing; a name that
-    # has no stored split yet (activated before slots existed) starts from its weights.
+    # has no stored split yet (activated before slots existed) starts from the split it had then.
     weights: dict[str, dict[str, Decimal]] = {}
     for mv in active:
         weights.setdefault(mv.name, {})[str(mv.id)] = Decimal(mv.traffic_percent)
-    return {
-        name: [list(run) for run in rebalance((tuple(run) for run in stored.get(name, ())), by_id)]
-        for name, by_id in weights.items()
-    }
+    return {name: [list(run) for run in split_of(stored.get(name), by_id)] for name, by_id in weights.items()}
+
+
+def split_of(stored: list | None, weights: dict[str, Decimal]) -> tuple:
+    """The slots for `weights`: the stored runs, or without any, the split served before slots."""
+    previous = legacy_assignment(weights) if stored is None else (tuple(run) for run in stored)
+    return rebalance(previous, weights)
 
 
 def current_version() -> int:
@@ -115,10 +118,9 @@ def build_table(config: RoutingConfig, predictors: PredictorCache) -> RoutingTab
 
 
 def _runs(stored: list | None, arms: list[Arm]) -> tuple:
-    # A config published before slots existed carries no splits: assign from the weights, as the
-    # database read would for a name without a stored split.
+    # A config published before slots existed carries no splits: the split it was serving.
     if stored is None:
-        return rebalance((), {arm.model_id: Decimal(str(arm.percent)) for arm in arms})
+        return split_of(None, {arm.model_id: Decimal(str(arm.percent)) for arm in arms})
     return tuple((start, end, owner) for start, end, owner in stored)
 
 

@@ -88,6 +88,25 @@ def rebalance(previous: Iterable[Run], weights: Mapping[str, Decimal | int]) -> 
     return _merged(kept)
 
 
+def legacy_assignment(weights: Mapping[str, Decimal | int]) -> Assignment:
+    """The split as routing served it before slots existed, so that deploying slots moves nobody.
+
+    Then a user's bucket (the digest mod 100, which is the slot mod 100) was scaled to
+    `bucket * total // 100` and looked up in contiguous ranges as wide as the percents, in the
+    order of `weights`; 0% versions own nothing.
+    """
+    scaled = [(owner, hundredths(weight)) for owner, weight in weights.items()]
+    total = sum(value for _, value in scaled)
+    if total == 0:
+        return ()
+    bounds, running = [], 0
+    for _, value in scaled:
+        running += value
+        bounds.append(running)
+    by_bucket = [scaled[bisect_right(bounds, bucket * total // 10_000 * 100)][0] for bucket in range(100)]
+    return _merged((slot, slot + 1, by_bucket[slot % 100]) for slot in range(SLOTS))
+
+
 def moved_slots(before: Iterable[Run], after: Iterable[Run]) -> int:
     """How many slots owned both before and after changed owner."""
     before_runs, after_runs = _merged(before), _merged(after)
