@@ -10,7 +10,7 @@ from sqlalchemy import text
 from webapp.config import Settings
 from webapp.extensions import db
 
-DATA_TABLES = ("model_versions", "prediction_logs", "model_stats", "latency_histogram")
+DATA_TABLES = ("model_versions", "prediction_logs", "model_stats", "latency_histogram", "splits", "audit_log")
 
 
 def make_settings(instance_dir: Path, **overrides: object) -> Settings:

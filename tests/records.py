@@ -12,7 +12,7 @@ from webapp.extensions import db
 from webapp.models import ModelStats
 
 LABELS = ("positive", "negative", "neutral")
-ROUTINGS = ("sticky", "random", "explicit")
+ROUTINGS = ("sticky", "random", "explicit", "shadow")
 
 
 def log_record(model_id: str, version: str = "1.0.0", **overrides: Any) -> dict[str, Any]:
@@ -30,6 +30,8 @@ def log_record(model_id: str, version: str = "1.0.0", **overrides: Any) -> dict[
         "routing": "random",
         "bucket": None,
         "created_at": datetime.now(UTC).isoformat(),
+        "slot": None,
+        "shadow_of": None,
     }
     return {**record, **overrides}
 

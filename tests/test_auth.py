@@ -47,7 +47,7 @@ def test_a_registry_write_without_a_key_is_401_and_changes_nothing(keyed):
     response = register_with(keyed, {})
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "unauthorized"
-    assert keyed.get("/models", headers=bearer(ADMIN)).get_json()["models"] == []
+    assert keyed.get("/models", headers=bearer(ADMIN)).get_json() == []
 
 
 @pytest.mark.parametrize("key", [PREDICT, READ, "admin-key-", "nonsense"])
@@ -55,7 +55,7 @@ def test_a_registry_write_with_a_key_of_another_scope_is_403_and_changes_nothing
     response = register_with(keyed, bearer(key))
     assert response.status_code == 403
     assert response.get_json()["error"]["code"] == "forbidden"
-    assert keyed.get("/models", headers=bearer(ADMIN)).get_json()["models"] == []
+    assert keyed.get("/models", headers=bearer(ADMIN)).get_json() == []
 
 
 def test_every_admin_operation_needs_the_admin_key(keyed):
@@ -74,7 +74,7 @@ def test_every_admin_operation_needs_the_admin_key(keyed):
 
 def test_either_header_form_and_any_listed_admin_key_is_accepted(keyed):
     assert register_with(keyed, {"X-API-Key": "admin-key-2"}).status_code == 201
-    model_id = keyed.get("/models", headers=bearer(READ)).get_json()["models"][0]["model_id"]
+    model_id = keyed.get("/models", headers=bearer(READ)).get_json()[0]["model_id"]
     response = keyed.post(f"/models/{model_id}/activate", json={"percent": 100}, headers=bearer(ADMIN))
     assert response.status_code == 200
 

@@ -61,6 +61,21 @@ def test_a_user_keeps_their_version_when_the_config_refreshes(client, other_proc
     assert after == before
 
 
+def test_another_process_routes_every_user_by_the_stored_split(app, client, other_process):
+    router, here = other_process.extensions["router"], app.extensions["router"]
+    for version in ("1.0.0", "2.0.0", "3.0.0"):
+        register(client, version=version)
+    client.put("/models/sentiment/split", json={"weights": {"1.0.0": 40, "2.0.0": 40, "3.0.0": 20}})
+    body = client.put("/models/sentiment/split", json={"weights": {"1.0.0": 30, "2.0.0": 40, "3.0.0": 30}}).get_json()
+    wait_for(lambda: router.table().version >= body["config_version"], timeout=2, what="the second split")
+    # 3.0.0 owns two runs now; a process that recomputed the split from the weights alone would
+    # give it one run and route some users elsewhere.
+    assert len(router.table().allocations["sentiment"].runs) == 4
+    users = [f"user-{n}" for n in range(2_000)]
+    theirs = [router.table().route(0.5, user_id=user).arm.version for user in users]
+    assert theirs == [here.table().route(0.5, user_id=user).arm.version for user in users]
+
+
 def test_a_process_starting_with_an_empty_cache_loads_from_the_database_and_publishes(app, client, other_process):
     activate(client, register(client)["model_id"], 100)
     cache = app.extensions["redis"]

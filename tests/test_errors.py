@@ -101,7 +101,7 @@ def test_text_of_exactly_5000_characters_is_accepted(serving):
 def test_invalid_registrations_are_422_and_register_nothing(client, body, field):
     error = error_of(client.post("/models", json=body), 422)
     assert field in {detail["field"].split(".")[0] for detail in error["details"]}
-    assert client.get("/models").get_json()["models"] == []
+    assert client.get("/models").get_json() == []
 
 
 @pytest.mark.parametrize(
@@ -109,7 +109,8 @@ def test_invalid_registrations_are_422_and_register_nothing(client, body, field)
     [
         {"percent": 101},
         {"percent": -1},
-        {"percent": 50.5},
+        {"percent": 50.555},
+        {"percent": True},
         {"percent": "50"},
         {},
         {"percent": 10, "traffic_percent": 10},

@@ -19,6 +19,7 @@ ANSWER_FIELDS = {
     "prediction_id",
     "routing",
     "bucket",
+    "slot",
 }
 
 
@@ -32,7 +33,7 @@ def test_prediction_answers_with_label_scores_version_and_ids(client):
     assert (body["model_id"], body["model_name"], body["model_version"]) == (v1, "sentiment", "1.0.0")
     assert isinstance(body["latency_ms"], float) and body["latency_ms"] > 0
     assert uuid.UUID(body["prediction_id"])
-    assert (body["routing"], body["bucket"]) == ("sticky", 80)
+    assert (body["routing"], body["bucket"], body["slot"]) == ("sticky", 80, 8980)
 
 
 def test_every_prediction_gets_its_own_id(client):

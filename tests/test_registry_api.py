@@ -41,11 +41,29 @@ def test_registering_the_same_name_and_version_twice_conflicts(client):
 def test_listing_filters_by_name_and_status(client):
     two_versions(client, 60, 40)
     register(client, name="spam", version="1.0.0")
-    assert len(client.get("/models").get_json()["models"]) == 3
-    assert {m["name"] for m in client.get("/models?name=spam").get_json()["models"]} == {"spam"}
-    active = client.get("/models?status=active").get_json()["models"]
+    assert len(client.get("/models").get_json()) == 3
+    assert {m["name"] for m in client.get("/models?name=spam").get_json()} == {"spam"}
+    active = client.get("/models?status=active").get_json()
     assert sorted(m["traffic_percent"] for m in active) == [40, 60]
     assert client.get("/models?status=bogus").status_code == 422
+
+
+def test_listing_is_a_plain_list_that_pages_with_a_total_count(client):
+    for n in range(5):
+        register(client, version=f"1.0.{n}")
+    response = client.get("/models")
+    assert isinstance(response.get_json(), list) and response.headers["X-Total-Count"] == "5"
+    pages = [client.get(f"/models?limit=2&offset={offset}") for offset in (0, 2, 4, 6)]
+    assert [[m["version"] for m in page.get_json()] for page in pages] == [
+        ["1.0.0", "1.0.1"],
+        ["1.0.2", "1.0.3"],
+        ["1.0.4"],
+        [],
+    ]
+    assert {page.headers["X-Total-Count"] for page in pages} == {"5"}
+    assert client.get("/models?limit=1&name=spam").headers["X-Total-Count"] == "0"
+    for query in ("limit=0", "limit=1001", "offset=-1", "limit=two"):
+        assert client.get(f"/models?{query}").status_code == 422
 
 
 def test_get_one_version_by_id(client):
@@ -108,8 +126,8 @@ def test_only_inactive_versions_can_be_deleted(client):
 def test_deleted_versions_leave_the_listings_but_stay_readable(client):
     v1 = register(client)["model_id"]
     client.delete(f"/models/{v1}")
-    assert client.get("/models").get_json()["models"] == []
-    assert [m["model_id"] for m in client.get("/models?status=archived").get_json()["models"]] == [v1]
+    assert client.get("/models").get_json() == []
+    assert [m["model_id"] for m in client.get("/models?status=archived").get_json()] == [v1]
     assert client.get(f"/models/{v1}").get_json()["status"] == "archived"
 
 

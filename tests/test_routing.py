@@ -11,11 +11,12 @@ from webapp.errors import BadRequest, NotFound, ServiceUnavailable
 from webapp.inference import build_predictor
 from webapp.routing.allocation import Allocation, Arm, RoutingTable, user_bucket
 from webapp.routing.config import PredictorCache, build_table
+from webapp.routing.slots import SLOTS, rebalance
 
 PREDICTOR = build_predictor("textblob-basic")
 
 
-def arm(version: str, percent: int, name: str = "sentiment") -> Arm:
+def arm(version: str, percent: float, name: str = "sentiment") -> Arm:
     return Arm(f"id-{name}-{version}", name, version, "textblob-basic", percent, PREDICTOR)
 
 
@@ -25,7 +26,10 @@ def table(*arms: Arm, known: tuple[str, ...] = ()) -> RoutingTable:
         by_name.setdefault(each.name, []).append(each)
     return RoutingTable(
         version=1,
-        allocations={name: Allocation(name, tuple(group)) for name, group in by_name.items()},
+        allocations={
+            name: Allocation(name, tuple(group), rebalance((), {a.model_id: a.percent for a in group}))
+            for name, group in by_name.items()
+        },
         known_names=frozenset(by_name) | frozenset(known),
     )
 
@@ -47,34 +51,46 @@ def test_buckets_spread_evenly_over_0_to_99():
     assert max(counts.values()) < 650 and min(counts.values()) > 350  # 500 expected per bucket
 
 
-def test_versions_own_contiguous_bucket_ranges_in_activation_order():
+def test_versions_first_own_slot_ranges_in_activation_order():
     routes = table(arm("1.0.0", 70), arm("2.0.0", 30))
     allocation = routes.allocations["sentiment"]
-    assert [allocation.sticky(bucket).version for bucket in (0, 69)] == ["1.0.0", "1.0.0"]
-    assert [allocation.sticky(bucket).version for bucket in (70, 99)] == ["2.0.0", "2.0.0"]
+    assert [allocation.sticky(slot).version for slot in (0, 6_999)] == ["1.0.0", "1.0.0"]
+    assert [allocation.sticky(slot).version for slot in (7_000, 9_999)] == ["2.0.0", "2.0.0"]
 
 
 def test_a_user_sees_the_same_version_on_every_request():
     routes = table(arm("1.0.0", 50), arm("2.0.0", 50))
     versions = {routes.route(random.random(), user_id="user_123").arm.version for _ in range(50)}
-    assert versions == {"2.0.0"}  # bucket 80 lies in 2.0.0's range [50, 100)
+    assert versions == {"2.0.0"}  # slot 8980 lies in 2.0.0's range [5000, 10000)
 
 
-def test_sticky_route_reports_method_and_bucket():
+def test_sticky_route_reports_method_bucket_and_slot():
     route = table(arm("1.0.0", 100)).route(0.5, user_id="user_123")
-    assert (route.method, route.bucket) == ("sticky", 80)
+    assert (route.method, route.bucket, route.slot) == ("sticky", 80, 8980)
 
 
 def test_allocation_under_100_percent_still_serves_every_user_in_proportion():
     allocation = table(arm("1.0.0", 30), arm("2.0.0", 20)).allocations["sentiment"]
-    served = Counter(allocation.sticky(bucket).version for bucket in range(100))
-    assert served == {"1.0.0": 60, "2.0.0": 40}
+    served = Counter(allocation.sticky(slot).version for slot in range(SLOTS))
+    assert served == {"1.0.0": 6_000, "2.0.0": 4_000}
 
 
 def test_versions_active_at_zero_percent_get_no_routed_traffic():
     allocation = table(arm("1.0.0", 0), arm("2.0.0", 100)).allocations["sentiment"]
-    assert {allocation.sticky(bucket).version for bucket in range(100)} == {"2.0.0"}
+    assert {allocation.sticky(slot).version for slot in range(SLOTS)} == {"2.0.0"}
     assert {allocation.weighted(random.random()).version for _ in range(1000)} == {"2.0.0"}
+
+
+def test_half_a_percent_gets_half_a_percent_of_the_slots():
+    allocation = table(arm("1.0.0", 99.5), arm("2.0.0", 0.5)).allocations["sentiment"]
+    served = Counter(allocation.sticky(slot).version for slot in range(SLOTS))
+    assert served == {"1.0.0": 9_950, "2.0.0": 50}
+
+
+def test_a_slot_nobody_owns_is_unavailable_rather_than_misrouted():
+    broken = Allocation("sentiment", (arm("1.0.0", 100),), ((0, 5_000, "id-sentiment-1.0.0"),))
+    with pytest.raises(ServiceUnavailable):
+        broken.sticky(7_000)
 
 
 def test_anonymous_split_of_10000_requests_lands_within_3_points_of_70_30():
@@ -160,3 +176,26 @@ def test_table_built_from_serialized_config_routes_like_the_original():
     for n in range(500):
         user = f"user-{n}"
         assert first.route(0.5, user_id=user).arm.model_id == second.route(0.5, user_id=user).arm.model_id
+
+
+def test_table_routes_by_the_split_the_config_carries():
+    config = {
+        "version": 8,
+        "names": ["sentiment"],
+        "active": [
+            {
+                "model_id": m,
+                "name": "sentiment",
+                "version": v,
+                "algorithm": "textblob-basic",
+                "params": {},
+                "percent": 50,
+            }
+            for m, v in (("a", "1.0.0"), ("b", "2.0.0"))
+        ],
+        "splits": {"sentiment": [[0, 2_500, "b"], [2_500, 7_500, "a"], [7_500, SLOTS, "b"]]},
+    }
+    routes = build_table(config, PredictorCache())
+    for n in range(300):
+        route = routes.route(0.5, user_id=f"user-{n}")
+        assert route.arm.model_id == ("a" if 2_500 <= route.slot < 7_500 else "b")

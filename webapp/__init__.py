@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_extensions(app, settings)
     register_blueprints(app)
     register_error_handlers(app)
+    register_request_ids(app)
     register_commands(app)
     _announce(settings)
     app.extensions["keys"].announce()
@@ -75,14 +76,21 @@ def register_extensions(app: Flask, settings: Settings) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .audit import bp as audit_bp
     from .docs import bp as docs_bp
     from .predict import bp as predict_bp
     from .registry import bp as registry_bp
     from .stats import bp as stats_bp
     from .system import bp as system_bp
 
-    for blueprint in (registry_bp, stats_bp, predict_bp, system_bp, docs_bp):
+    for blueprint in (registry_bp, stats_bp, predict_bp, system_bp, docs_bp, audit_bp):
         app.register_blueprint(blueprint)
+
+
+def register_request_ids(app: Flask) -> None:
+    from .audit.trail import register_request_ids as assign_and_echo
+
+    assign_and_echo(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -78,6 +78,11 @@ def _encoded(keys: frozenset[str]) -> tuple[bytes, ...]:
     return tuple(sorted(key.encode() for key in keys))
 
 
+def presented_key(request: Request) -> str | None:
+    """The API key the request presents, if any (never log it)."""
+    return _presented_key(request)
+
+
 def _presented_key(request: Request) -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")

@@ -30,6 +30,7 @@ class Endpoint:
     responses: dict[int, ResponseSpec] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
     description: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # optional request headers: name -> description
 
 
 def endpoint(
@@ -42,9 +43,10 @@ def endpoint(
     responses: dict[int, ResponseSpec] | None = None,
     errors: tuple[int, ...] = (),
     description: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Callable[[Callable], Callable]:
     """Declare a view's access scope and contract; the returned view enforces the scope."""
-    spec = Endpoint(scope, summary, tag, body, query, responses or {200: None}, errors, description)
+    spec = Endpoint(scope, summary, tag, body, query, responses or {200: None}, errors, description, headers or {})
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)

@@ -21,6 +21,7 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    412: "precondition_failed",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
@@ -63,6 +64,10 @@ class NotFound(ApiError):
 
 class Conflict(ApiError):
     status, code = 409, "conflict"
+
+
+class PreconditionFailed(ApiError):
+    status, code = 412, "precondition_failed"
 
 
 class UnsupportedMediaType(ApiError):

@@ -60,7 +60,8 @@ class ModelVersion(db.Model):
     algorithm: Mapped[str] = mapped_column(String(32))
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="inactive", index=True)
-    traffic_percent: Mapped[int] = mapped_column(SmallInteger, default=0)
+    traffic_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal(0))
+    shadow_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal(0))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -77,6 +78,36 @@ class RoutingState(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Split(db.Model):
+    """Which version owns each of a model name's 10,000 slots, as runs `[start, end, model_id]`.
+
+    Rewritten with the fewest moves by every registry change that touches the name's weights.
+    """
+
+    __tablename__ = "splits"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    runs: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditLog(db.Model):
+    """One registry change: what, before and after, when, by which key, in which request."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_model_name_id", "model_name", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    action: Mapped[str] = mapped_column(String(16))
+    model_name: Mapped[str] = mapped_column(String(64))
+    model_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    before: Mapped[Any] = mapped_column(JSON, nullable=True)
+    after: Mapped[Any] = mapped_column(JSON, nullable=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[str] = mapped_column(String(64))
 
 
 class PredictionLog(db.Model):
@@ -104,6 +135,8 @@ class PredictionLog(db.Model):
     routing: Mapped[str] = mapped_column(String(8))
     bucket: Mapped[int | None] = mapped_column(SmallInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    slot: Mapped[int | None] = mapped_column(SmallInteger)
+    shadow_of: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # the served prediction a shadow mirrored
 
 
 class ModelStats(db.Model):
@@ -121,6 +154,7 @@ class ModelStats(db.Model):
     sticky_count: Mapped[int] = mapped_column(BigInteger, default=0)
     random_count: Mapped[int] = mapped_column(BigInteger, default=0)
     explicit_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    shadow_count: Mapped[int] = mapped_column(BigInteger, default=0)
     first_prediction_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_prediction_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     p50_latency: Mapped[float | None] = mapped_column(Float)

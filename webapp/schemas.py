@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from .inference import PREDICTORS
 
@@ -20,7 +31,29 @@ NO_NUL_PATTERN = r"^[^\x00]*$"
 ModelName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9._-]{1,64}$")]
 SemVer = Annotated[str, StringConstraints(pattern=SEMVER_PATTERN, max_length=64)]
 UserId = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=NO_NUL_PATTERN)]
-Percent = Annotated[int, Field(ge=0, le=100)]
+
+
+def _number_only(value: Any) -> Any:
+    # Decimal fields would take "50" from JSON even in strict mode; a weight is a JSON number.
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError("a weight is a number from 0 to 100")
+    return Decimal(str(value))  # str: 0.1 is Decimal("0.1"), not the float's binary expansion
+
+
+def weight_number(value: Decimal | int) -> int | float:
+    """A weight for JSON: a whole number when it is one (50, not 50.0), else a float (12.5)."""
+    return int(value) if value == int(value) else float(value)
+
+
+Percent = Annotated[
+    Decimal,
+    BeforeValidator(_number_only),
+    Field(ge=0, le=100, decimal_places=2),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": 100, "description": "0 to 100, at most 2 decimals"}),
+]
+WeightOut = Annotated[
+    Decimal, PlainSerializer(weight_number, return_type=int | float), WithJsonSchema({"type": "number"})
+]
 Label = Literal["positive", "negative", "neutral"]
 Status = Literal["inactive", "active", "archived"]
 
@@ -75,8 +108,12 @@ class Activate(RequestModel):
         return self
 
     @property
-    def value(self) -> int:
+    def value(self) -> Decimal:
         return self.percent if self.percent is not None else self.traffic_percent  # type: ignore[return-value]
+
+
+class Shadow(RequestModel):
+    percent: Percent = Field(description="Share of the model's routed requests to mirror, 0 (stop) to 100")
 
 
 class ModelVersionOut(BaseModel):
@@ -88,19 +125,46 @@ class ModelVersionOut(BaseModel):
     algorithm: str
     params: dict[str, Any]
     status: Status
-    traffic_percent: int
+    traffic_percent: WeightOut
+    shadow_percent: WeightOut = Field(description="Share of routed requests this version mirrors after the answer")
     created_at: datetime
     activated_at: datetime | None
     archived_at: datetime | None
 
 
+class SplitRequest(RequestModel):
+    weights: dict[SemVer, Percent] = Field(
+        min_length=1,
+        description="Version -> percent. Named at 0: active, callable explicitly. Active and left out: inactive.",
+    )
+
+    @field_validator("weights")
+    @classmethod
+    def _at_most_100(cls, weights: dict[str, Decimal]) -> dict[str, Decimal]:
+        if sum(weights.values()) > 100:
+            raise ValueError(f"the weights add up to {weight_number(sum(weights.values()))}, over 100")
+        return weights
+
+
+class SplitVersionOut(BaseModel):
+    model_id: str
+    version: str
+    traffic_percent: WeightOut
+    slots: int = Field(description="Slots of 10,000 this version owns: its share of sticky users")
+
+
+class SplitOut(BaseModel):
+    name: str
+    config_version: int = Field(description="The routing-config version, also sent as the ETag")
+    total_percent: WeightOut
+    versions: list[SplitVersionOut] = Field(description="The active versions, in activation order")
+
+
 class ModelListQuery(QueryModel):
     name: ModelName | None = Field(default=None, description="Only versions of this model")
     status: Status | None = Field(default=None, description="Only versions in this status")
-
-
-class ModelList(BaseModel):
-    models: list[ModelVersionOut]
+    limit: Annotated[int, Field(ge=1, le=1000)] | None = Field(default=None, description="At most this many versions")
+    offset: Annotated[int, Field(ge=0, le=2**31 - 1)] = Field(default=0, description="Skip this many versions first")
 
 
 # ---- prediction ----
@@ -133,6 +197,7 @@ class PredictionOut(BaseModel):
     prediction_id: str
     routing: Literal["sticky", "random", "explicit"]
     bucket: int | None = Field(description="The user's bucket, 0 to 99, when routing is sticky")
+    slot: int | None = Field(default=None, description="The user's slot, 0 to 9,999, when routing is sticky")
 
 
 # ---- statistics ----
@@ -147,7 +212,7 @@ class StatsEntry(BaseModel):
     model_name: str
     model_version: str
     status: Status
-    traffic_percent: int
+    traffic_percent: WeightOut
     request_count: int
     avg_latency: float | None = Field(description="Mean inference time, ms")
     avg_confidence: float | None
@@ -155,7 +220,7 @@ class StatsEntry(BaseModel):
     p95_latency: float | None
     p99_latency: float | None
     prediction_counts: dict[Label, int]
-    routing_counts: dict[Literal["sticky", "random", "explicit"], int]
+    routing_counts: dict[Literal["sticky", "random", "explicit", "shadow"], int]
     first_prediction_at: datetime | None
     last_prediction_at: datetime | None
     refreshed_at: datetime | None
@@ -184,6 +249,34 @@ class RefreshQueued(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"]
     components: dict[str, Any] = Field(description="database, cache, broker, routing, log_pipeline")
+
+
+# ---- audit ----
+
+
+class AuditQuery(QueryModel):
+    model: ModelName | None = Field(default=None, description="Only changes to this model name")
+    limit: Annotated[int, Field(ge=1, le=500)] = Field(default=50, description="Entries per page, 1 to 500")
+    before: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = Field(
+        default=None, description="Cursor: only entries with an id below this one (the previous page's next_before)"
+    )
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    at: datetime
+    action: str = Field(description="register, activate, deactivate, delete, split, shadow")
+    model_name: str
+    model_id: str | None
+    before: Any
+    after: Any
+    actor: str = Field(description="key:<first 12 hex of the key's SHA-256>, anonymous, or cli:<user>")
+    request_id: str
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditEntryOut] = Field(description="Newest first")
+    next_before: int | None = Field(description="Pass as ?before= for the next page; null on the last page")
 
 
 # ---- errors ----

@@ -24,10 +24,15 @@ _ERROR_TEXT = {
     404: "Unknown route, model id or active version",
     405: "Method not allowed",
     409: "Conflicts with the registry's state (see the message and details)",
+    412: "If-Match names an ETag that is no longer current: read again, then retry",
     413: f"Body over {MAX_BODY_BYTES // 1024} KB",
     415: "Body not sent as application/json",
     422: "A field or query parameter failed validation; details name each one",
     503: "A service this call needs is unavailable",
+}
+_PATH_SCHEMAS = {
+    "model_id": {"type": "string", "format": "uuid"},
+    "name": {"type": "string", "pattern": "^[a-z0-9._-]{1,64}$"},
 }
 
 
@@ -97,7 +102,7 @@ def _operation(spec: Endpoint, path_parameters: list[str], refs: dict, keys: Key
     if spec.description:
         operation["description"] = spec.description
     parameters = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+        {"name": name, "in": "path", "required": True, "schema": _PATH_SCHEMAS.get(name, {"type": "string"})}
         for name in path_parameters
     ]
     if spec.query is not None:
@@ -105,6 +110,10 @@ def _operation(spec: Endpoint, path_parameters: list[str], refs: dict, keys: Key
             {"name": name, "in": "query", "required": False, "schema": _query_schema(spec.query, name)}
             for name in spec.query.model_fields
         ]
+    parameters += [
+        {"name": name, "in": "header", "required": False, "description": text, "schema": {"type": "string"}}
+        for name, text in spec.headers.items()
+    ]
     if parameters:
         operation["parameters"] = parameters
     if spec.body is not None:

@@ -46,9 +46,11 @@ LogRow = tuple[
     Annotated[float, Field(ge=-1, le=1)],  # polarity
     Unit,  # subjectivity
     Annotated[float, Field(ge=0)],  # latency_ms
-    Literal["sticky", "random", "explicit"],  # routing
+    Literal["sticky", "random", "explicit", "shadow"],  # routing
     Annotated[int, Field(ge=0, le=99)] | None,  # bucket
     AwareDatetime,  # created_at
+    Annotated[int, Field(ge=0, le=9_999)] | None,  # slot
+    Uuid | None,  # shadow_of: the served prediction a shadow run mirrored
 ]
 
 
@@ -138,7 +140,7 @@ def _stored_row(row: tuple) -> tuple:
     """A validated row in COLUMNS order. Four decimals keep every value exactly representable as
     a decimal, so the sums kept by the incremental stats refresh equal a full recompute."""
     (prediction_id, model_id, version, user_id, text, label, confidence, polarity, subjectivity, latency, routing,
-     bucket, created_at) = row  # fmt: skip
+     bucket, created_at, slot, shadow_of) = row  # fmt: skip
     latency = round(latency, 4)
     return (
         prediction_id.lower(),
@@ -154,6 +156,8 @@ def _stored_row(row: tuple) -> tuple:
         routing,
         bucket,
         created_at,
+        slot,
+        None if shadow_of is None else shadow_of.lower(),
         latency_bucket(latency),
     )
 
@@ -188,9 +192,13 @@ def _csv(rows: Iterable[tuple]) -> io.StringIO:
 def _insert_sqlite(rows: list[tuple]) -> int:
     statement = sqlite_insert(PredictionLog.__table__).on_conflict_do_nothing(index_elements=["prediction_id"])
     # SQLAlchemy's Uuid type binds UUID objects; Postgres' COPY above parses the text itself.
-    values = [
-        {**dict(zip(COLUMNS, row, strict=True)), "prediction_id": uuid.UUID(row[0]), "model_id": uuid.UUID(row[1])}
-        for row in rows
-    ]
+    values = [_uuids_bound(dict(zip(COLUMNS, row, strict=True))) for row in rows]
     with db.engine.begin() as connection:
         return connection.execute(statement, values).rowcount
+
+
+def _uuids_bound(values: dict[str, Any]) -> dict[str, Any]:
+    for column in ("prediction_id", "model_id", "shadow_of"):
+        if values[column] is not None:
+            values[column] = uuid.UUID(values[column])
+    return values

@@ -25,6 +25,8 @@ LOG_FIELDS = (
     "routing",
     "bucket",
     "created_at",
+    "slot",
+    "shadow_of",
 )
 
 

@@ -36,6 +36,7 @@ def predict(request: PredictRequest, table: RoutingTable, logs: LogSink) -> Pred
         prediction_id=prediction_id,
         routing=route.method,
         bucket=route.bucket,
+        slot=route.slot,
     )
     logs.append(
         {
@@ -52,6 +53,8 @@ def predict(request: PredictRequest, table: RoutingTable, logs: LogSink) -> Pred
             "routing": route.method,
             "bucket": route.bucket,
             "created_at": datetime.now(UTC).isoformat(),
+            "slot": route.slot,
+            "shadow_of": None,
         }
     )
     return result

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import current_app
 
 from ..contract import endpoint
 from ..http import json_response, parse_json
 from ..schemas import PredictionOut, PredictRequest
-from . import bp, service
+from . import bp, service, shadow
 
 
 @bp.post("/predict")
@@ -23,5 +25,10 @@ from . import bp, service
 def predict():
     request = parse_json(PredictRequest)
     extensions = current_app.extensions
-    result = service.predict(request, extensions["router"].table(), extensions["log_buffer"])
-    return json_response(result)
+    table, logs = extensions["router"].table(), extensions["log_buffer"]
+    result = service.predict(request, table, logs)
+    response = json_response(result)
+    mirrors = shadow.pick(table, result)
+    if mirrors:  # after the answer has been sent, never before
+        response.call_on_close(partial(shadow.run, mirrors, request.text, request.user_key, result, logs))
+    return response

@@ -11,15 +11,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
+from ..audit.trail import record
 from ..errors import Conflict, NotFound, ValidationFailed, validation_details
 from ..extensions import db
 from ..inference import PREDICTORS, default_algorithm
 from ..models import ModelVersion, RoutingState, utcnow
-from ..schemas import RegisterModel, Status
+from ..schemas import RegisterModel, Status, weight_number
+from .splits import rebalancing
 
 OnCommit = Callable[[], None]
 
@@ -56,13 +59,20 @@ def get_version(model_id: str) -> ModelVersion:
     return version
 
 
-def list_versions(name: str | None = None, status: Status | None = None) -> list[ModelVersion]:
-    """Registered versions, oldest first; archived ones only when asked for by status."""
-    query = select(ModelVersion).order_by(ModelVersion.name, ModelVersion.created_at, ModelVersion.id)
+def list_versions(
+    name: str | None = None, status: Status | None = None, limit: int | None = None, offset: int = 0
+) -> tuple[list[ModelVersion], int]:
+    """A page of registered versions, oldest first, and how many match in all.
+
+    Archived versions are listed only when asked for by status.
+    """
+    query = select(ModelVersion)
     if name is not None:
         query = query.where(ModelVersion.name == name)
     query = query.where(ModelVersion.status == status) if status else query.where(ModelVersion.status != "archived")
-    return list(db.session.scalars(query))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    page = query.order_by(ModelVersion.name, ModelVersion.created_at, ModelVersion.id).offset(offset).limit(limit)
+    return list(db.session.scalars(page)), total or 0
 
 
 def register_version(request: RegisterModel, on_commit: OnCommit | None = None) -> ModelVersion:
@@ -79,6 +89,7 @@ def register_version(request: RegisterModel, on_commit: OnCommit | None = None) 
                 {"model_id": str(existing.id), "status": existing.status},
             )
         version = ModelVersion(
+            id=uuid.uuid4(),
             name=request.name,
             version=request.version,
             description=request.description,
@@ -86,14 +97,16 @@ def register_version(request: RegisterModel, on_commit: OnCommit | None = None) 
             algorithm=algorithm,
             params=params,
             status="inactive",
-            traffic_percent=0,
+            traffic_percent=Decimal(0),
+            shadow_percent=Decimal(0),
             created_at=utcnow(),
         )
         db.session.add(version)
+        record("register", version.name, version.id, None, {"version": version.version, **state(version)})
     return version
 
 
-def activate(model_id: str, percent: int, on_commit: OnCommit | None = None) -> ModelVersion:
+def activate(model_id: str, percent: Decimal, on_commit: OnCommit | None = None) -> ModelVersion:
     """Give a version `percent` of its model's traffic; 409 if the model's total would pass 100."""
     with registry_change(on_commit):
         version = get_version(model_id)
@@ -109,17 +122,24 @@ def activate(model_id: str, percent: int, on_commit: OnCommit | None = None) -> 
             raise Conflict(
                 f"activating at {percent}% would give model {version.name!r} {allocated + percent}% of traffic",
                 {
-                    "requested_percent": percent,
-                    "available_percent": 100 - allocated,
+                    "requested_percent": weight_number(percent),
+                    "available_percent": weight_number(100 - allocated),
                     "current_allocation": [
-                        {"model_id": str(o.id), "version": o.version, "traffic_percent": o.traffic_percent}
+                        {
+                            "model_id": str(o.id),
+                            "version": o.version,
+                            "traffic_percent": weight_number(o.traffic_percent),
+                        }
                         for o in others
                     ],
                 },
             )
-        if version.status != "active":
-            version.status, version.activated_at = "active", utcnow()
-        version.traffic_percent = percent
+        before = state(version)
+        with rebalancing(version.name):
+            if version.status != "active":
+                version.status, version.activated_at = "active", utcnow()
+            version.traffic_percent = percent
+        record("activate", version.name, version.id, before, state(version))
     return version
 
 
@@ -129,7 +149,10 @@ def deactivate(model_id: str, on_commit: OnCommit | None = None) -> ModelVersion
         version = get_version(model_id)
         if version.status == "archived":
             raise Conflict(f"model {model_id} is archived")
-        version.status, version.traffic_percent = "inactive", 0
+        before = state(version)
+        with rebalancing(version.name):
+            version.status, version.traffic_percent = "inactive", Decimal(0)
+        record("deactivate", version.name, version.id, before, state(version))
     return version
 
 
@@ -139,12 +162,32 @@ def archive(model_id: str, on_commit: OnCommit | None = None) -> ModelVersion:
         version = get_version(model_id)
         if version.status == "active":
             raise Conflict(
-                f"model {model_id} is active at {version.traffic_percent}%; deactivate it first",
-                {"status": version.status, "traffic_percent": version.traffic_percent},
+                f"model {model_id} is active at {weight_number(version.traffic_percent)}%; deactivate it first",
+                {"status": version.status, "traffic_percent": weight_number(version.traffic_percent)},
             )
         if version.status != "archived":
-            version.status, version.archived_at = "archived", utcnow()
+            before = state(version)
+            # An archived version leaves routing entirely, shadow traffic included.
+            version.status, version.archived_at, version.shadow_percent = "archived", utcnow(), Decimal(0)
+            record("delete", version.name, version.id, before, state(version))
     return version
+
+
+def set_shadow(model_id: str, percent: Decimal, on_commit: OnCommit | None = None) -> ModelVersion:
+    """Mirror `percent` of the name's routed requests to this version (0 stops); it need not be active."""
+    with registry_change(on_commit):
+        version = get_version(model_id)
+        if version.status == "archived":
+            raise Conflict(f"model {model_id} is archived and cannot shadow traffic")
+        before = {"shadow_percent": weight_number(version.shadow_percent)}
+        version.shadow_percent = percent
+        record("shadow", version.name, version.id, before, {"shadow_percent": weight_number(percent)})
+    return version
+
+
+def state(version: ModelVersion) -> dict:
+    """A version's routing state, as the audit log records it."""
+    return {"status": version.status, "traffic_percent": weight_number(version.traffic_percent)}
 
 
 def _validated_params(algorithm: str, params: dict) -> dict:

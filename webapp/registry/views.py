@@ -5,14 +5,16 @@ from __future__ import annotations
 from uuid import UUID
 
 from flask import current_app
+from pydantic import TypeAdapter
 
 from ..contract import endpoint
 from ..http import json_response, parse_json, parse_query
 from ..models import ModelVersion
-from ..schemas import Activate, ModelList, ModelListQuery, ModelVersionOut, RegisterModel
+from ..schemas import Activate, ModelListQuery, ModelVersionOut, RegisterModel, Shadow
 from . import bp, service
 
 TAG = "registry"
+_VERSIONS = TypeAdapter(list[ModelVersionOut])
 
 
 def _out(version: ModelVersion) -> ModelVersionOut:
@@ -26,6 +28,7 @@ def _out(version: ModelVersion) -> ModelVersionOut:
         params=version.params or {},
         status=version.status,
         traffic_percent=version.traffic_percent,
+        shadow_percent=version.shadow_percent,
         created_at=version.created_at,
         activated_at=version.activated_at,
         archived_at=version.archived_at,
@@ -46,11 +49,20 @@ def register():
 
 
 @bp.get("")
-@endpoint("read", "List model versions", tag=TAG, query=ModelListQuery, responses={200: ModelList})
+@endpoint(
+    "read",
+    "List model versions",
+    tag=TAG,
+    query=ModelListQuery,
+    responses={200: list[ModelVersionOut]},
+    description="A plain JSON list, oldest first; the number of matching versions is in X-Total-Count.",
+)
 def list_models():
     query = parse_query(ModelListQuery)
-    versions = service.list_versions(name=query.name, status=query.status)
-    return json_response(ModelList(models=[_out(version) for version in versions]))
+    versions, total = service.list_versions(query.name, query.status, query.limit, query.offset)
+    response = json_response([_out(version) for version in versions], adapter=_VERSIONS)
+    response.headers["X-Total-Count"] = str(total)
+    return response
 
 
 @bp.get("/<uuid:model_id>")
@@ -90,3 +102,18 @@ def deactivate(model_id: UUID):
 )
 def delete(model_id: UUID):
     return json_response(_out(service.archive(str(model_id), on_commit=_publish_routing)))
+
+
+@bp.post("/<uuid:model_id>/shadow")
+@endpoint(
+    "admin",
+    "Mirror a share of the model's routed requests to this version, after each answer",
+    tag=TAG,
+    body=Shadow,
+    responses={200: ModelVersionOut},
+    errors=(404, 409),
+    description="The client never waits for the shadow nor sees it; percent 0 stops it. 409 for an archived version.",
+)
+def shadow(model_id: UUID):
+    body = parse_json(Shadow)
+    return json_response(_out(service.set_shadow(str(model_id), body.percent, on_commit=_publish_routing)))

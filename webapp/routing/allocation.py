@@ -1,15 +1,13 @@
 """Pure routing: which active version serves a request. No I/O, no clocks, no globals.
 
-Sticky routing hashes `"<model name>:<user_id>"` with SHA-256 into one of 100 buckets. The active
-versions of a model own contiguous ranges of positions, as wide as their percent, in a stable order
-(activation time, then id). When the percents add up to T < 100, a user's bucket is scaled into
-0..T-1, so every request is served and each version's share stays proportional to its percent.
-Anonymous requests draw a uniformly random position in the same ranges: a weighted choice.
+Sticky routing hashes `"<model name>:<user_id>"` with SHA-256 into one of 10,000 slots, and the
+version that owns the slot serves (see `slots.py`: a change of weights moves the fewest slots). The
+answer also carries the same digest mod 100, the `bucket` of earlier versions. Anonymous requests
+get a weighted random choice by percent.
 """
 
 from __future__ import annotations
 
-import hashlib
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +15,7 @@ from typing import Literal
 
 from ..errors import BadRequest, NotFound, ServiceUnavailable
 from ..inference import Predictor
+from .slots import Assignment, owner_at, user_slot
 
 BUCKETS = 100
 RoutingMethod = Literal["sticky", "random", "explicit"]
@@ -24,8 +23,7 @@ RoutingMethod = Literal["sticky", "random", "explicit"]
 
 def user_bucket(model_name: str, user_id: str) -> int:
     """The user's bucket, 0..99: the SHA-256 digest of "<model>:<user>" as an integer, mod 100."""
-    digest = hashlib.sha256(f"{model_name}:{user_id}".encode()).digest()
-    return int.from_bytes(digest, "big") % BUCKETS
+    return user_slot(model_name, user_id) % BUCKETS  # 100 divides 10,000: the same digest mod 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +34,7 @@ class Arm:
     name: str
     version: str
     algorithm: str
-    percent: int
+    percent: float
     predictor: Predictor = field(compare=False, repr=False)
 
 
@@ -45,36 +43,45 @@ class Route:
     arm: Arm
     method: RoutingMethod
     bucket: int | None = None
+    slot: int | None = None
 
 
 @dataclass(frozen=True)
 class Allocation:
-    """The active versions of one model name and the ranges of positions they own."""
+    """The active versions of one model name, the slots each owns, and their percents."""
 
     name: str
     arms: tuple[Arm, ...]  # in stable order: activation time, then id
-    bounds: tuple[int, ...] = field(init=False)
-    total: int = field(init=False)
+    runs: Assignment = ()  # (start, end, model_id): every slot owned whenever total > 0
+    shadows: tuple[Arm, ...] = ()  # versions mirroring `percent`% of routed requests, after the answer
+    bounds: tuple[float, ...] = field(init=False)
+    total: float = field(init=False)
+    starts: tuple[int, ...] = field(init=False)
     by_version: Mapping[str, Arm] = field(init=False)
+    by_id: Mapping[str, Arm] = field(init=False)
 
     def __post_init__(self) -> None:
-        bounds, running = [], 0
+        bounds, running = [], 0.0
         for arm in self.arms:
             running += arm.percent
             bounds.append(running)
         object.__setattr__(self, "bounds", tuple(bounds))
         object.__setattr__(self, "total", running)
+        object.__setattr__(self, "starts", tuple(start for start, _, _ in self.runs))
         object.__setattr__(self, "by_version", {arm.version: arm for arm in self.arms})
+        object.__setattr__(self, "by_id", {arm.model_id: arm for arm in self.arms})
 
-    def _arm_at(self, position: float) -> Arm:
-        # Zero-width ranges (versions active at 0%) are skipped by bisect_right.
-        return self.arms[bisect_right(self.bounds, position)]
-
-    def sticky(self, bucket: int) -> Arm:
-        return self._arm_at(bucket * self.total // BUCKETS)
+    def sticky(self, slot: int) -> Arm:
+        """The version that owns `slot`."""
+        owner = owner_at(self.starts, self.runs, slot)
+        if owner is None or owner not in self.by_id:
+            raise ServiceUnavailable(f"slot {slot} of model {self.name!r} has no version: the split is inconsistent")
+        return self.by_id[owner]
 
     def weighted(self, unit_random: float) -> Arm:
-        return self._arm_at(unit_random * self.total)
+        """A weighted random choice by percent; zero-width ranges (0%) are skipped by bisect_right."""
+        index = bisect_right(self.bounds, unit_random * self.total)
+        return self.arms[min(index, len(self.arms) - 1)]
 
 
 @dataclass(frozen=True)
@@ -107,8 +114,8 @@ class RoutingTable:
                 f"model {allocation.name!r} has no traffic allocated: every active version is at 0%"
             )
         if user_id is not None:
-            bucket = user_bucket(allocation.name, user_id)
-            return Route(allocation.sticky(bucket), "sticky", bucket)
+            slot = user_slot(allocation.name, user_id)
+            return Route(allocation.sticky(slot), "sticky", slot % BUCKETS, slot)
         return Route(allocation.weighted(unit_random), "random")
 
     def _allocation(self, model: str | None) -> Allocation:

@@ -11,7 +11,7 @@ from ..models import ModelStats, ModelVersion, StatsCursor
 from ..schemas import StatsEntry
 
 LABELS = ("positive", "negative", "neutral")
-ROUTINGS = ("sticky", "random", "explicit")
+ROUTINGS = ("sticky", "random", "explicit", "shadow")
 
 
 def stats_entries(model_name: str | None = None) -> list[StatsEntry]:

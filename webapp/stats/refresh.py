@@ -30,7 +30,7 @@ from .histogram import percentiles
 # Arbitrary but fixed: the key of the advisory lock that serializes refreshes on Postgres.
 REFRESH_LOCK_KEY = 7_301_150_881
 LABELS = ("positive", "negative", "neutral")
-ROUTINGS = ("sticky", "random", "explicit")
+ROUTINGS = ("sticky", "random", "explicit", "shadow")
 
 
 @dataclass(frozen=True)

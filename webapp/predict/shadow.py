@@ -1,0 +1,59 @@
+"""Shadow traffic: a version that mirrors a share of a model's routed requests, after the answer.
+
+The client never waits for a shadow and never sees it: the view hands `run` to the response's close
+hook, which the WSGI server calls once the answer has been sent. A shadow's prediction is logged
+with routing "shadow" and `shadow_of` = the prediction_id of the answer it mirrored.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from datetime import UTC, datetime
+
+from ..routing.allocation import Arm, RoutingTable
+from ..schemas import PredictionOut
+from .service import LogSink
+
+log = logging.getLogger(__name__)
+
+
+def pick(table: RoutingTable, served: PredictionOut, rng: random.Random | None = None) -> list[Arm]:
+    """The shadows that mirror this answer: each one for its percent of routed (not explicit) requests."""
+    allocation = table.allocations.get(served.model_name)
+    if served.routing == "explicit" or allocation is None or not allocation.shadows:
+        return []
+    draw = (rng or random).random
+    return [arm for arm in allocation.shadows if arm.model_id != served.model_id and draw() * 100 < arm.percent]
+
+
+def run(shadows: list[Arm], text: str, user_id: str | None, served: PredictionOut, logs: LogSink) -> None:
+    """Run each shadow on the served request's text and log it; a failing shadow is logged, never raised."""
+    for arm in shadows:
+        try:
+            started = time.perf_counter()
+            sentiment = arm.predictor.predict(text)
+            latency_ms = round((time.perf_counter() - started) * 1000, 4)
+            logs.append(
+                {
+                    "prediction_id": str(uuid.uuid4()),
+                    "model_id": arm.model_id,
+                    "model_version": arm.version,
+                    "user_id": user_id,
+                    "text": text,
+                    "prediction": sentiment.label,
+                    "confidence": round(sentiment.confidence, 4),
+                    "polarity": round(sentiment.polarity, 4),
+                    "subjectivity": round(sentiment.subjectivity, 4),
+                    "latency_ms": latency_ms,
+                    "routing": "shadow",
+                    "bucket": served.bucket,
+                    "created_at": datetime.now(UTC).isoformat(),
+                    "slot": served.slot,
+                    "shadow_of": served.prediction_id,
+                }
+            )
+        except Exception:  # the answer is sent: a failing shadow is logged, never raised to the server
+            log.exception("shadow version %s of %s failed", arm.version, arm.name)
