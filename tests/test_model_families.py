@@ -65,7 +65,7 @@ def test_a_new_familys_params_are_checked_by_its_own_params_class(client, shouti
     )
     assert response.status_code == 422
     assert "threshold" in str(response.get_json()["error"]["details"])
-    assert client.get("/models").get_json() == {"models": []}
+    assert client.get("/models").get_json() == []
 
 
 def test_an_unregistered_family_is_refused(client):
