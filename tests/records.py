@@ -30,6 +30,7 @@ def log_record(model_id: str, version: str = "1.0.0", **overrides: Any) -> dict[
         "routing": "random",
         "bucket": None,
         "created_at": datetime.now(UTC).isoformat(),
+        "config_version": None,
     }
     return {**record, **overrides}
 

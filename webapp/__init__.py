@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from .config import PROJECT_ROOT, Settings
 from .errors import register_error_handlers
 from .extensions import db, migrate
+from .feedback.pipeline import feedback_buffer
 from .http import MAX_BODY_BYTES
 
 log = logging.getLogger(__name__)
@@ -68,16 +69,19 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     app.extensions["log_buffer"] = LogBuffer(
         shipper, settings.spool_path, flush_seconds=settings.log_flush_seconds, batch_size=settings.log_batch_size
     )
+    app.extensions["feedback_buffer"] = feedback_buffer(celery, settings)
 
 
 def register_blueprints(app: Flask) -> None:
     from .docs import bp as docs_bp
+    from .experiments.views import bp as experiments_bp
+    from .feedback import bp as feedback_bp
     from .predict import bp as predict_bp
     from .registry import bp as registry_bp
     from .stats import bp as stats_bp
     from .system import bp as system_bp
 
-    for blueprint in (registry_bp, stats_bp, predict_bp, system_bp, docs_bp):
+    for blueprint in (registry_bp, stats_bp, predict_bp, feedback_bp, experiments_bp, system_bp, docs_bp):
         app.register_blueprint(blueprint)
 
 

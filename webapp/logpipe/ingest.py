@@ -49,6 +49,7 @@ LogRow = tuple[
     Literal["sticky", "random", "explicit"],  # routing
     Annotated[int, Field(ge=0, le=99)] | None,  # bucket
     AwareDatetime,  # created_at
+    Annotated[int, Field(ge=0)] | None,  # config_version
 ]
 
 
@@ -138,7 +139,7 @@ def _stored_row(row: tuple) -> tuple:
     """A validated row in COLUMNS order. Four decimals keep every value exactly representable as
     a decimal, so the sums kept by the incremental stats refresh equal a full recompute."""
     (prediction_id, model_id, version, user_id, text, label, confidence, polarity, subjectivity, latency, routing,
-     bucket, created_at) = row  # fmt: skip
+     bucket, created_at, config_version) = row  # fmt: skip
     latency = round(latency, 4)
     return (
         prediction_id.lower(),
@@ -154,6 +155,7 @@ def _stored_row(row: tuple) -> tuple:
         routing,
         bucket,
         created_at,
+        config_version,
         latency_bucket(latency),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from celery import Celery
@@ -20,8 +21,16 @@ class BrokerUnavailable(Exception):
 class CeleryPublisher:
     """Publishes by task name, so the web app never imports the worker."""
 
-    def __init__(self, celery: Celery, timeout_seconds: float) -> None:
+    def __init__(
+        self,
+        celery: Celery,
+        timeout_seconds: float,
+        task_name: str = WRITE_BATCH_TASK,
+        encode: Callable[[list[dict[str, Any]]], str] = encode_batch,
+    ) -> None:
         self._celery = celery
+        self._task_name = task_name
+        self._encode = encode
         # One quick retry covers a pooled connection that went stale; a dead broker fails fast.
         self._retry_policy = {"max_retries": 1, "interval_start": 0, "interval_step": 0, "interval_max": 0}
         self._timeout = timeout_seconds
@@ -29,8 +38,8 @@ class CeleryPublisher:
     def publish(self, records: list[dict[str, Any]]) -> None:
         try:
             self._celery.send_task(
-                WRITE_BATCH_TASK,
-                args=[encode_batch(records)],
+                self._task_name,
+                args=[self._encode(records)],
                 retry=True,
                 retry_policy=self._retry_policy,
                 timeout=self._timeout,

@@ -52,6 +52,7 @@ def predict(request: PredictRequest, table: RoutingTable, logs: LogSink) -> Pred
             "routing": route.method,
             "bucket": route.bucket,
             "created_at": datetime.now(UTC).isoformat(),
+            "config_version": table.version,
         }
     )
     return result

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 
 from ..errors import Conflict, NotFound, ValidationFailed, validation_details
+from ..experiments.epochs import record_splits
 from ..extensions import db
 from ..inference import PREDICTORS, default_algorithm
 from ..models import ModelVersion, RoutingState, utcnow
@@ -34,6 +35,7 @@ def registry_change(on_commit: OnCommit | None) -> Iterator[None]:
             .values(version=RoutingState.version + 1, changed_at=utcnow())
         )
         yield
+        record_splits()  # the experiments' allocation epochs, in the same transaction
         db.session.commit()
     except BaseException:
         db.session.rollback()
