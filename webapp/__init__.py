@@ -86,9 +86,10 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from .commands import stats_cli
+    from .commands import replay_command, stats_cli
 
     app.cli.add_command(stats_cli)
+    app.cli.add_command(replay_command)
 
 
 def _redis_client(settings: Settings) -> redis.Redis:
