@@ -15,6 +15,7 @@ from webapp.experiments.tables import Feedback
 from webapp.extensions import db
 from webapp.feedback.schemas import FeedbackRecord
 from webapp.feedback.service import submit_feedback
+from webapp.system.health import check_components
 
 # Neither the interval nor the batch size triggers a shipment while a test runs.
 HOLD_BUFFER = {"LOG_FLUSH_SECONDS": 3600, "LOG_BATCH_SIZE": 10_000}
@@ -133,4 +134,25 @@ def test_feedback_takes_a_predict_key_and_refuses_a_read_key(postgres_url, redis
         assert client.post("/feedback", json=record(), headers={"X-API-Key": "admin-key"}).status_code == 202
     finally:
         app.extensions["feedback_buffer"]._records.clear()
+        shutdown(app)
+
+
+def test_while_the_broker_is_down_feedback_waits_in_its_own_spool(postgres_url, redis_url, tmp_path):
+    dead_broker = {"CELERY_BROKER_URL": "redis://127.0.0.1:1/0", "BROKER_TIMEOUT_SECONDS": 0.1}
+    app = create_app(
+        make_settings(tmp_path, DATABASE_URL=postgres_url, REDIS_URL=redis_url, **HOLD_BUFFER, **dead_broker)
+    )
+    try:
+        sent = record(label="neutral")
+        assert app.test_client().post("/feedback", json=sent).status_code == 202
+        app.extensions["feedback_buffer"].flush()
+        [spool_file] = (tmp_path / "spool" / "feedback").glob("*.jsonl")
+        assert json.loads(spool_file.read_text())["prediction_id"] == sent["prediction_id"]
+        with app.app_context():
+            components = check_components(app)
+        assert components["feedback"]["all_processes"]["spooled"] == 1
+        assert components["prediction_logs"]["all_processes"].get("spooled", 0) == 0
+    finally:
+        for path in (tmp_path / "spool" / "feedback").glob("*.jsonl"):
+            path.unlink()  # never re-published to a shared broker
         shutdown(app)

@@ -105,6 +105,11 @@ def downgrade():
     op.drop_index("ix_feedback_revision", table_name="feedback")
     op.drop_index("ix_feedback_unmatched_received_at", table_name="feedback")
     op.drop_table("feedback")
-    op.drop_column("stats_cursor", "feedback_position")
-    op.drop_column("model_stats", "latency_sum_squares")
-    op.drop_column("prediction_logs", "config_version")
+    # Batch mode: SQLite rebuilds the table to drop a column; Postgres drops it in place.
+    for table, column in (
+        ("stats_cursor", "feedback_position"),
+        ("model_stats", "latency_sum_squares"),
+        ("prediction_logs", "config_version"),
+    ):
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column(column)

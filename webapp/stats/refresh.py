@@ -10,6 +10,9 @@ Which rows are new:
   [previous xmin, current xmin) holds exactly the rows committed in between, however late a
   batch commits relative to its neighbours. Cost grows with new rows, through the txid index.
 - SQLite: one writer at a time, so row ids become visible in order; the last id read is enough.
+
+The same transaction folds feedback into outcome totals and routed traffic into allocation counts
+(`webapp/experiments/outcomes.py`, `allocations.py`), with the same kind of window for feedback.
 """
 
 from __future__ import annotations
