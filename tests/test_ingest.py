@@ -85,3 +85,13 @@ def test_undecodable_payloads_are_rejected_without_raising(app):
     with app.app_context():
         assert write_prediction_log_batch("{not json").rejected == 1
         assert write_prediction_log_batch('{"rows": 3}').rejected == 1
+
+
+def test_a_batch_from_a_web_process_without_config_version_is_stored(app):
+    record = log_record(str(uuid.uuid4()))
+    legacy = LOG_FIELDS[:-1]  # what web processes sent before config_version was added
+    payload = json.dumps({"fields": list(legacy), "rows": [[record[f] for f in legacy]]})
+    with app.app_context():
+        result = write_prediction_log_batch(payload)
+        assert (result.inserted, result.rejected) == (1, 0)
+        assert stored(record["prediction_id"]) is not None

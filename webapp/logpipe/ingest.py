@@ -121,6 +121,11 @@ def _salvage(payload: str | bytes) -> tuple[list[tuple], int]:
     except (ValueError, TypeError, KeyError) as exc:
         log.error("rejected an undecodable batch of prediction logs: %s", exc)
         return [], 1
+    if fields == list(LOG_FIELDS[:-1]) and isinstance(raw_rows, list):
+        # From a web process started before `config_version` was added (a rolling deploy): the rows
+        # lack only that last field, which is allowed to be null.
+        raw_rows = [[*raw, None] if isinstance(raw, list) else raw for raw in raw_rows]
+        fields = list(LOG_FIELDS)
     if not isinstance(raw_rows, list) or fields != list(LOG_FIELDS):
         log.error("rejected a batch of prediction logs with fields %s", fields)
         return [], len(raw_rows) if isinstance(raw_rows, list) else 1
