@@ -16,43 +16,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
-from psycopg2.extras import execute_values
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import PredictionLog, utcnow
+from ..models import utcnow
+from .outcome_changes import Change, changes
 from .tables import ConfusionCell, Feedback, OutcomeStats
-
-_CANDIDATES = """
-SELECT f.prediction_id, f.label, f.reward, f.received_at, f.counted_model_id, f.counted_label,
-       f.counted_prediction, f.counted_reward, l.model_id, l.prediction
-FROM feedback f JOIN prediction_logs l ON l.prediction_id = f.prediction_id
-WHERE f.prediction_id IN (
-    SELECT prediction_id FROM feedback WHERE {feedback_window}
-    UNION
-    SELECT prediction_id FROM prediction_logs WHERE {log_window}
-)
-ORDER BY f.prediction_id
-"""
-_POSTGRES_WINDOW = "txid >= CAST(:{low} AS text)::xid8 AND txid < CAST(:{high} AS text)::xid8"
-_MARK_COUNTED_POSTGRES = """
-UPDATE feedback AS f SET counted_model_id = v.model_id::uuid, counted_label = v.label,
-    counted_prediction = v.prediction, counted_reward = v.reward::double precision
-FROM (VALUES %s) AS v (prediction_id, model_id, label, prediction, reward)
-WHERE f.prediction_id = v.prediction_id::uuid
-"""
-
-
-@dataclass(frozen=True)
-class Contribution:
-    """What one prediction's feedback adds to its version's totals."""
-
-    model_id: uuid.UUID
-    label: str | None
-    prediction: str
-    reward: float | None
 
 
 @dataclass
@@ -66,17 +36,19 @@ class Delta:
     first_at: datetime | None = None
     last_at: datetime | None = None
 
-    def add(self, contribution: Contribution, sign: int) -> None:
-        self.counts["feedback_count"] += sign
-        if contribution.label is not None:
-            self.counts["labelled_count"] += sign
-            self.counts["correct_count"] += sign * (contribution.label == contribution.prediction)
-            self.cells[(contribution.label, contribution.prediction)] += sign
-        if contribution.reward is not None:
-            reward = Decimal(str(contribution.reward))
-            self.counts["reward_count"] += sign
-            self.reward_sum += sign * reward
-            self.reward_sum_squares += sign * reward * reward
+    def add(self, change: Change) -> None:
+        amount = change.sign * change.count
+        self.counts["feedback_count"] += amount
+        if change.label is not None:
+            self.counts["labelled_count"] += amount
+            self.counts["correct_count"] += amount * (change.label == change.prediction)
+            self.cells[(change.label, change.prediction)] += amount
+        self.counts["reward_count"] += change.sign * change.reward_count
+        self.reward_sum += change.sign * change.reward_sum
+        self.reward_sum_squares += change.sign * change.reward_sum_squares
+        if change.sign > 0 and change.first_at is not None:
+            self.seen_at(change.first_at)
+            self.seen_at(change.last_at)
 
     def seen_at(self, moment: datetime) -> None:
         self.first_at = min(filter(None, (self.first_at, moment)))
@@ -85,26 +57,13 @@ class Delta:
 
 def fold_outcomes(log_window: tuple[int, int], feedback_from: int) -> tuple[int, int]:
     """Count the outcomes that changed; returns the next feedback position and how many changed."""
-    postgres = db.engine.dialect.name == "postgresql"
-    feedback_to = log_window[1] if postgres else _last_revision(feedback_from)
-    rows = _candidates(postgres, log_window, (feedback_from, feedback_to))
+    feedback_to = log_window[1] if db.engine.dialect.name == "postgresql" else _last_revision(feedback_from)
     deltas: dict[uuid.UUID, Delta] = defaultdict(Delta)
-    changed = []
-    for row in rows:
-        now = Contribution(row.model_id, row.label, row.prediction, row.reward)
-        before = None
-        if row.counted_model_id is not None:
-            before = Contribution(row.counted_model_id, row.counted_label, row.counted_prediction, row.counted_reward)
-        if before == now:
-            continue
-        if before is not None:
-            deltas[before.model_id].add(before, -1)
-        deltas[now.model_id].add(now, +1)
-        deltas[now.model_id].seen_at(row.received_at)
-        changed.append((row.prediction_id, now))
-    _mark_counted(postgres, changed)
+    for change in changes(log_window, (feedback_from, feedback_to)):
+        deltas[change.model_id].add(change)
     _merge(deltas)
-    return feedback_to, len(changed)
+    changed = sum(delta.counts["feedback_count"] for delta in deltas.values())  # net new outcomes
+    return feedback_to, changed
 
 
 def orphaned_feedback(grace_seconds: float) -> dict[str, int]:
@@ -118,47 +77,6 @@ def orphaned_feedback(grace_seconds: float) -> dict[str, int]:
 
 def _last_revision(position: int) -> int:
     return max(db.session.scalar(select(func.max(Feedback.revision))) or 0, position)
-
-
-def _candidates(postgres: bool, log_window: tuple[int, int], feedback_window: tuple[int, int]) -> list[Any]:
-    if postgres:
-        feedback = _POSTGRES_WINDOW.format(low="feedback_low", high="feedback_high")
-        logs = _POSTGRES_WINDOW.format(low="log_low", high="log_high")
-        bounds = [str(value) for value in (*feedback_window, *log_window)]
-    else:  # SQLite: row ids and revisions grow in commit order (one writer at a time)
-        feedback = "revision > :feedback_low AND revision <= :feedback_high"
-        logs = "id > :log_low AND id <= :log_high"
-        bounds = [*feedback_window, *log_window]
-    statement = text(_CANDIDATES.format(feedback_window=feedback, log_window=logs)).bindparams(
-        **dict(zip(("feedback_low", "feedback_high", "log_low", "log_high"), bounds, strict=True))
-    )
-    # Typed columns: UUIDs and timestamps come back as Python objects on both backends.
-    feedback_columns, log_columns = Feedback.__table__.c, PredictionLog.__table__.c
-    statement = statement.columns(
-        feedback_columns.prediction_id, feedback_columns.label, feedback_columns.reward, feedback_columns.received_at,
-        feedback_columns.counted_model_id, feedback_columns.counted_label, feedback_columns.counted_prediction,
-        feedback_columns.counted_reward, log_columns.model_id, log_columns.prediction,
-    )  # fmt: skip
-    return list(db.session.execute(statement))
-
-
-def _mark_counted(postgres: bool, changed: list[tuple[uuid.UUID, Contribution]]) -> None:
-    """Record what is now counted for each prediction, exactly as counted (not re-read)."""
-    if not changed:
-        return
-    values = [(str(pid), str(c.model_id), c.label, c.prediction, c.reward) for pid, c in changed]
-    if postgres:
-        cursor = db.session.connection().connection.dbapi_connection.cursor()
-        execute_values(cursor, _MARK_COUNTED_POSTGRES, values, page_size=1000)
-        return
-    db.session.execute(
-        update(Feedback),
-        [
-            {"prediction_id": pid, "counted_model_id": c.model_id, "counted_label": c.label,
-             "counted_prediction": c.prediction, "counted_reward": c.reward}
-            for pid, c in changed
-        ],
-    )  # fmt: skip
 
 
 def _merge(deltas: dict[uuid.UUID, Delta]) -> None:
