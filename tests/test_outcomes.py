@@ -7,10 +7,14 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import psycopg2
+import pytest
+from flask_migrate import upgrade
 from psycopg2.extras import execute_values
 from sqlalchemy import select
 
+from tests.apps import make_settings, shutdown
 from tests.records import log_record, refresh_settled
+from webapp import create_app
 from webapp.experiments.outcomes import orphaned_feedback
 from webapp.experiments.tables import AllocationCount, AllocationUser, ConfusionCell, Feedback, OutcomeStats
 from webapp.extensions import db
@@ -20,6 +24,19 @@ from webapp.logpipe.wire import encode_feedback_batch
 from webapp.stats.refresh import rebuild_stats, refresh_stats
 
 MODEL = str(uuid.uuid4())
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def any_app(request, tmp_path):
+    """The app on Postgres (the `app` fixture), or on the embedded SQLite default, migrated."""
+    if request.param == "postgres":
+        yield request.getfixturevalue("app")
+        return
+    embedded = create_app(make_settings(tmp_path))
+    with embedded.app_context():
+        upgrade()
+    yield embedded
+    shutdown(embedded)
 
 
 def feedback(prediction_id: str, label: str | None = None, reward: float | None = None, at: datetime | None = None):
@@ -41,35 +58,35 @@ def confusion(model_id: str = MODEL) -> dict[tuple[str, str], int]:
     return {(cell.true_label, cell.predicted_label): cell.count for cell in cells if cell.count}
 
 
-def test_feedback_is_stored_and_a_second_one_replaces_the_first(app):
+def test_feedback_is_stored_and_a_second_one_replaces_the_first(any_app):
     prediction_id = str(uuid.uuid4())
-    with app.app_context():
+    with any_app.app_context():
         send(feedback(prediction_id, "positive"))
         send(feedback(prediction_id, "negative", 0.5))
         row = db.session.get(Feedback, uuid.UUID(prediction_id))
         assert (row.label, row.reward) == ("negative", 0.5)
 
 
-def test_a_redelivered_older_feedback_does_not_undo_a_newer_one(app):
+def test_a_redelivered_older_feedback_does_not_undo_a_newer_one(any_app):
     prediction_id, now = str(uuid.uuid4()), datetime.now(UTC)
-    with app.app_context():
+    with any_app.app_context():
         send(feedback(prediction_id, "negative", at=now))
         send(feedback(prediction_id, "positive", at=now - timedelta(seconds=5)))
         assert db.session.get(Feedback, uuid.UUID(prediction_id)).label == "negative"
 
 
-def test_a_malformed_feedback_row_is_rejected_and_the_rest_of_its_batch_stored(app):
+def test_a_malformed_feedback_row_is_rejected_and_the_rest_of_its_batch_stored(any_app):
     good = [feedback(str(uuid.uuid4()), "positive") for _ in range(3)]
     bad = [feedback("not-a-uuid", "positive"), feedback(str(uuid.uuid4()), "meh"), feedback(str(uuid.uuid4()))]
-    with app.app_context():
+    with any_app.app_context():
         result = send(good[0], *bad, *good[1:])
         assert (result.received, result.inserted, result.rejected) == (6, 3, 3)
         assert db.session.get(Feedback, uuid.UUID(good[2]["prediction_id"])) is not None
 
 
-def test_feedback_counts_whether_it_arrives_before_or_after_its_prediction_log(app):
+def test_feedback_counts_whether_it_arrives_before_or_after_its_prediction_log(any_app):
     early, late = log_record(MODEL, prediction="positive"), log_record(MODEL, prediction="negative")
-    with app.app_context():
+    with any_app.app_context():
         send(feedback(early["prediction_id"], "positive"))  # before its log
         refresh_settled()
         assert outcome() is None  # nothing to join yet
@@ -82,9 +99,9 @@ def test_feedback_counts_whether_it_arrives_before_or_after_its_prediction_log(a
         assert confusion() == {("positive", "positive"): 1, ("positive", "negative"): 1}
 
 
-def test_a_replaced_feedback_replaces_its_counted_contribution(app):
+def test_a_replaced_feedback_replaces_its_counted_contribution(any_app):
     log = log_record(MODEL, prediction="positive")
-    with app.app_context():
+    with any_app.app_context():
         write_prediction_logs([log])
         send(feedback(log["prediction_id"], "positive", 1.0))
         refresh_settled()
@@ -101,10 +118,10 @@ def test_a_replaced_feedback_replaces_its_counted_contribution(app):
         assert confusion() == {("neutral", "positive"): 1}
 
 
-def test_refreshing_again_changes_nothing_and_a_rebuild_equals_the_incremental_totals(app):
+def test_refreshing_again_changes_nothing_and_a_rebuild_equals_the_incremental_totals(any_app):
     logs = [log_record(MODEL, prediction=("positive", "negative")[i % 2]) for i in range(40)]
     labels = ("positive", "negative", "neutral")
-    with app.app_context():
+    with any_app.app_context():
         write_prediction_logs(logs[:20])
         send(*(feedback(log["prediction_id"], labels[i % 3], round(i / 40, 4)) for i, log in enumerate(logs)))
         refresh_settled()
@@ -142,17 +159,17 @@ def test_feedback_that_commits_late_is_counted_by_the_next_refresh(app, postgres
         assert (outcome().labelled_count, outcome().correct_count) == (1, 1)
 
 
-def test_feedback_without_its_prediction_is_orphaned_after_the_grace_period(app):
+def test_feedback_without_its_prediction_is_orphaned_after_the_grace_period(any_app):
     old, new = datetime.now(UTC) - timedelta(hours=2), datetime.now(UTC)
-    with app.app_context():
+    with any_app.app_context():
         send(feedback(str(uuid.uuid4()), "positive", at=old), feedback(str(uuid.uuid4()), "negative", at=new))
         refresh_settled()
         assert orphaned_feedback(3600) == {"orphaned": 1, "waiting_for_prediction": 1, "grace_seconds": 3600}
-    health = app.test_client().get("/health").get_json()
+    health = any_app.test_client().get("/health").get_json()
     assert health["components"]["feedback"]["orphaned"] == 1
 
 
-def test_routed_predictions_are_counted_per_config_version_and_sticky_users_once(app):
+def test_routed_predictions_are_counted_per_config_version_and_sticky_users_once(any_app):
     records = [
         log_record(MODEL, routing="sticky", user_id="ann", bucket=3, config_version=7),
         log_record(MODEL, routing="sticky", user_id="ann", bucket=3, config_version=7),
@@ -160,7 +177,7 @@ def test_routed_predictions_are_counted_per_config_version_and_sticky_users_once
         log_record(MODEL, routing="random", config_version=8),
         log_record(MODEL, routing="explicit", config_version=8),
     ]
-    with app.app_context():
+    with any_app.app_context():
         write_prediction_logs(records)
         refresh_settled()
         counts = {
