@@ -3,12 +3,16 @@ worker and Postgres, with feedback; the service must reach the same verdict the 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
-from bench.datasets import load_labelled_sets
+from bench.datasets import find_data_dir, load_labelled_sets
 from bench.replay import Client, ReplayPlan, replay, setup_fifty_fifty
 from tests.http_client import call, reachable
-from tests.support import GunicornServer, free_port, wait_for
+from tests.support import ROOT, GunicornServer, free_port, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -63,3 +67,20 @@ def test_a_split_change_halfway_through_a_replay_raises_no_false_srm(service, te
     share = srm["observed"]["2.0.0"] / sum(srm["observed"].values())
     assert 0.75 < share < 0.85
     assert first.experiment["srm"]["epoch"] != srm["epoch"]
+
+
+def test_the_replay_command_prints_what_it_counted_and_the_decision(service, worker_env, tmp_path):
+    amazon = sorted(find_data_dir().glob("amazon*_GroundTruth.tsv"))[0]
+    sample = tmp_path / "sample_GroundTruth.tsv"
+    sample.write_text("".join(amazon.read_text(encoding="utf-8").splitlines(keepends=True)[:300]), encoding="utf-8")
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "replay", str(sample), "--url", service, "--setup",
+               "--feedback", "--rate", "300", "--users", "100", "--wait", "60"]  # fmt: skip
+    run = subprocess.run(
+        command, cwd=ROOT, env={**os.environ, **worker_env}, capture_output=True, text=True, timeout=180
+    )
+    assert run.returncode == 0, run.stdout + run.stderr[-2000:]
+    assert "replayed 300 texts" in run.stdout and "feedback sent: 300" in run.stdout
+    assert "decision: " in run.stdout
+    rows = [line.split() for line in run.stdout.splitlines() if line.startswith(("1.0.0", "2.0.0"))]
+    assert sum(int(row[1]) for row in rows) == 300
+    assert all(row[3] == row[4] for row in rows)  # the service's accuracy equals the replay's own count
