@@ -29,7 +29,7 @@ _ERROR_TEXT = {
     404: "Unknown route, model id or active version",
     405: "Method not allowed",
     409: "Conflicts with the registry's state (see the message and details)",
-    413: f"Body over {MAX_BODY_BYTES // 1024} KB",
+    413: f"Body over {MAX_BODY_BYTES // 1024} KB (256 KB for POST /feedback)",
     415: "Body not sent as application/json",
     422: "A field or query parameter failed validation; details name each one",
     503: "A service this call needs is unavailable",
