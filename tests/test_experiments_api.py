@@ -9,7 +9,7 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import select
 
-from tests.api import activate, two_versions
+from tests.api import activate, register, two_versions
 from tests.apps import make_settings, shutdown
 from tests.records import log_record, refresh_settled
 from webapp import create_app
@@ -223,3 +223,14 @@ def test_the_embedded_sqlite_default_folds_feedback_and_reports_the_experiment(t
         assert body["decision"]["winner"] == "2.0.0"
     finally:
         shutdown(app)
+
+
+def test_one_version_alone_is_not_an_experiment(client, app):
+    only = register(client)["model_id"]
+    activate(client, only, 100)
+    with app.app_context():
+        serve(only, "1.0.0", users=100, correct=60, labelled=100)
+        refresh_settled()
+    body = client.get("/experiments/sentiment").get_json()
+    assert [arm["model_version"] for arm in body["arms"]] == ["1.0.0"] and body["comparisons"] == []
+    assert (body["decision"]["status"], body["decision"]["winner"]) == ("insufficient_data", None)

@@ -67,6 +67,7 @@ def analyze(data: ExperimentData, baseline: str | None, mde: float, target_n: in
 
 
 def baseline_versions(data: ExperimentData) -> list[str]:
+    """The versions that can be the baseline: the arms with routed traffic in the current epoch."""
     return [arm.version for arm in data.arms if arm.routed_in_epoch > 0]
 
 

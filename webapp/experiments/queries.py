@@ -73,7 +73,16 @@ def _confusion(ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, dict[str, int]
     return matrix
 
 
-def _arm(version, percent, stats, outcome, confusion, routed, sticky_users) -> ArmData:
+def _arm(
+    version: ModelVersion,
+    percent: int,
+    stats: ModelStats | None,
+    outcome: OutcomeStats | None,
+    confusion: dict[str, dict[str, int]],
+    routed: tuple[int, int],
+    sticky_users: int,
+) -> ArmData:
+    """One version's numbers; `routed` is (sticky, random) requests in the epoch."""
     count = stats.request_count if stats else 0
     return ArmData(
         model_id=str(version.id),
