@@ -154,7 +154,7 @@ def test_the_baseline_can_be_chosen_and_must_be_an_arm(experiment):
     assert client.get("/experiments/sentiment?baseline=3.0.0").status_code == 404
 
 
-@pytest.mark.parametrize("query", ["mde=0", "mde=1", "mde=abc", "baseline=latest"])
+@pytest.mark.parametrize("query", ["mde=0", "mde=1e-300", "mde=1", "mde=nan", "mde=abc", "baseline=latest"])
 def test_bad_query_parameters_are_422(experiment, query):
     assert experiment[1].get(f"/experiments/sentiment?{query}").status_code == 422
 

@@ -17,7 +17,7 @@ class ExperimentQuery(QueryModel):
     baseline: SemVer | None = Field(
         default=None, description="Compare against this version (default: earliest activated)"
     )
-    mde: Annotated[float, Field(gt=0, lt=1)] = Field(
+    mde: Annotated[float, Field(ge=0.001, lt=1)] = Field(
         default=0.05, description="Minimum detectable accuracy difference for the power estimate (absolute)"
     )
 
