@@ -126,6 +126,9 @@ def test_a_split_change_starts_a_new_epoch_and_raises_no_false_srm(experiment):
     assert srm["epoch"] == {"first_config_version": current, "last_config_version": current}
     assert srm["observed"] == {"1.0.0": 200, "2.0.0": 800}  # 700 / 1,300 over both epochs would be a mismatch
     assert srm["mismatch"] is False
+    arms = {arm["model_version"]: arm for arm in client.get("/experiments/sentiment").get_json()["arms"]}
+    assert sorted(arms["1.0.0"]["routed_by_config_version"].values()) == [200, 500]
+    assert arms["1.0.0"]["routed_in_epoch"] == 200
 
 
 def test_registering_another_model_does_not_end_the_epoch(experiment):

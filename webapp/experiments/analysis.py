@@ -35,6 +35,7 @@ class ArmData:
     mean_confidence: float | None = None
     p95_latency: float | None = None
     confusion: dict[str, dict[str, int]] = field(default_factory=dict)
+    routed_by_config_version: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,7 @@ def _arm_out(arm: ArmData) -> ArmOut:
         traffic_percent=arm.percent,
         request_count=arm.request_count,
         routed_in_epoch=arm.routed_in_epoch,
+        routed_by_config_version=arm.routed_by_config_version,
         feedback_count=arm.feedback_count,
         labelled_count=arm.accuracy.n,
         correct_count=arm.accuracy.successes,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -35,10 +36,13 @@ def experiment_data(model_name: str) -> ExperimentData:
     outcomes = {
         row.model_id: row for row in db.session.scalars(select(OutcomeStats).where(OutcomeStats.model_id.in_(ids)))
     }
-    confusion = _confusion(ids)
+    confusion, history = _confusion(ids), _routed_by_config_version(ids)
     arms = [
-        _arm(versions[model_id], percent, stats.get(model_id), outcomes.get(model_id), confusion.get(model_id, {}),
-             routed.get(model_id, (0, 0)), users.get(model_id, 0))
+        replace(
+            _arm(versions[model_id], percent, stats.get(model_id), outcomes.get(model_id), confusion.get(model_id, {}),
+                 routed.get(model_id, (0, 0)), users.get(model_id, 0)),
+            routed_by_config_version=history.get(model_id, {}),
+        )
         for model_id, percent in epoch.weights.items()
         if model_id in versions
     ]  # fmt: skip
@@ -54,6 +58,17 @@ def _routed(epoch: Epoch, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, in
         .group_by(AllocationCount.model_id)
     )
     return {model_id: (int(sticky or 0), int(random or 0)) for model_id, sticky, random in rows}
+
+
+def _routed_by_config_version(ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, int]]:
+    """Every allocation epoch's routed count per version, not only the current one's."""
+    rows = db.session.execute(
+        select(AllocationCount).where(AllocationCount.model_id.in_(ids)).order_by(AllocationCount.config_version)
+    ).scalars()
+    found: dict[uuid.UUID, dict[str, int]] = {}
+    for row in rows:
+        found.setdefault(row.model_id, {})[str(row.config_version)] = row.sticky_count + row.random_count
+    return found
 
 
 def _sticky_users(epoch: Epoch, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:

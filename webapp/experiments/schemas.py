@@ -28,6 +28,9 @@ class ArmOut(BaseModel):
     traffic_percent: int = Field(description="Its share of the split in the current epoch")
     request_count: int = Field(description="Every prediction it served")
     routed_in_epoch: int = Field(description="Sticky and random predictions in the current epoch")
+    routed_by_config_version: dict[str, int] = Field(
+        description="Sticky and random predictions per routing-config version: every allocation epoch"
+    )
     feedback_count: int
     labelled_count: int
     correct_count: int
