@@ -96,6 +96,12 @@ def upgrade():
         sa.PrimaryKeyConstraint("config_version", "model_id", name=op.f("pk_routing_splits")),
     )
     op.create_index("ix_routing_splits_model_name_config_version", "routing_splits", ["model_name", "config_version"])
+    # The split in force now, so the current epoch starts at once rather than at the next registry change.
+    op.execute(
+        "INSERT INTO routing_splits (config_version, model_id, model_name, percent) "
+        "SELECT rs.version, mv.id, mv.name, CASE WHEN mv.status = 'active' THEN mv.traffic_percent ELSE 0 END "
+        "FROM model_versions mv CROSS JOIN routing_state rs WHERE rs.id = 1 AND mv.status <> 'archived'"
+    )
 
 
 def downgrade():
