@@ -13,6 +13,7 @@ from tests.api import activate, register, two_versions
 from tests.apps import make_settings, shutdown
 from tests.records import log_record, refresh_settled
 from webapp import create_app
+from webapp.experiments.epochs import epoch_from_splits
 from webapp.experiments.statistics import wilson_interval
 from webapp.extensions import db
 from webapp.feedback.ingest import write_feedback_batch
@@ -237,3 +238,13 @@ def test_one_version_alone_is_not_an_experiment(client, app):
     body = client.get("/experiments/sentiment").get_json()
     assert [arm["model_version"] for arm in body["arms"]] == ["1.0.0"] and body["comparisons"] == []
     assert (body["decision"]["status"], body["decision"]["winner"]) == ("insufficient_data", None)
+
+
+def test_an_epoch_is_the_latest_run_of_config_versions_with_one_split():
+    a, b = uuid.uuid4(), uuid.uuid4()
+    half, skewed = frozenset({(a, 50), (b, 50)}), frozenset({(a, 20), (b, 80)})
+    splits = {1: half, 2: half, 3: skewed, 4: half, 5: half}
+    epoch = epoch_from_splits("sentiment", splits, current_version=6)
+    assert (epoch.first, epoch.last, epoch.weights) == (4, 6, {a: 50, b: 50})  # back to 50/50 is a new epoch
+    assert epoch_from_splits("sentiment", {**splits, 6: frozenset()}, current_version=6) is None  # nothing active
+    assert epoch_from_splits("sentiment", {}, current_version=6) is None
