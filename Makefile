@@ -4,7 +4,7 @@ PYTHON  := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install run test lint format eval bench bench-stats clean
+.PHONY: install run test lint format eval bench bench-stats replay clean
 
 $(STAMP):
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -40,6 +40,11 @@ bench: install
 
 bench-stats: install
 	$(PYTHON) -m bench.stats_refresh
+
+# Needs the service up (make run, in another terminal). Replays both human-rated dev sets.
+REPLAY_URL ?= http://127.0.0.1:8000
+replay: install
+	flask --app wsgi replay --url $(REPLAY_URL) --setup --feedback --model sentiment --rate 300 --users 2000
 
 clean:
 	rm -rf instance .pytest_cache bench/results/*.tmp

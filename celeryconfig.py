@@ -13,6 +13,7 @@ from celery.utils.time import get_exponential_backoff_interval
 from webapp.config import Settings
 
 WRITE_BATCH_TASK = "predictions.write_batch"
+WRITE_FEEDBACK_TASK = "feedback.write_batch"
 REFRESH_STATS_TASK = "stats.refresh"
 MAX_RETRY_DELAY_SECONDS = 30
 # Batches a worker holds unacknowledged on RabbitMQ (see `_rabbitmq_settings`); measured in `make bench`.

@@ -15,13 +15,14 @@ database = current_app.extensions["migrate"].db
 config.set_main_option("sqlalchemy.url", database.engine.url.render_as_string(hide_password=False).replace("%", "%%"))
 
 # Columns that exist only on one backend, declared in the migration rather than the models.
-BACKEND_ONLY_COLUMNS = {("prediction_logs", "txid")}
+BACKEND_ONLY_COLUMNS = {("prediction_logs", "txid"), ("feedback", "txid")}
+BACKEND_ONLY_INDEXES = {"ix_prediction_logs_txid", "ix_feedback_txid"}
 
 
 def include_object(obj, name, type_, reflected, compare_to):
     if type_ == "column" and (obj.table.name, name) in BACKEND_ONLY_COLUMNS:
         return False
-    return not (type_ == "index" and name == "ix_prediction_logs_txid")
+    return not (type_ == "index" and name in BACKEND_ONLY_INDEXES)
 
 
 def run_migrations_offline():

@@ -10,7 +10,20 @@ from sqlalchemy import text
 from webapp.config import Settings
 from webapp.extensions import db
 
-DATA_TABLES = ("model_versions", "prediction_logs", "model_stats", "latency_histogram", "splits", "audit_log")
+DATA_TABLES = (
+    "model_versions",
+    "prediction_logs",
+    "model_stats",
+    "latency_histogram",
+    "feedback",
+    "outcome_stats",
+    "confusion_cells",
+    "allocation_counts",
+    "allocation_users",
+    "routing_splits",
+    "splits",
+    "audit_log",
+)
 
 
 def make_settings(instance_dir: Path, **overrides: object) -> Settings:
@@ -23,7 +36,8 @@ def reset_state(app: Flask) -> None:
     with app.app_context():
         db.session.execute(text(f"TRUNCATE {', '.join(DATA_TABLES)}"))
         db.session.execute(text("UPDATE routing_state SET version = 0"))
-        db.session.execute(text("UPDATE stats_cursor SET position = 0, refreshed_at = NULL, rows_last_refresh = 0"))
+        db.session.execute(text("UPDATE stats_cursor SET position = 0, feedback_position = 0, refreshed_at = NULL"))
+        db.session.execute(text("UPDATE stats_cursor SET rows_last_refresh = 0"))
         db.session.commit()
     cache = app.extensions["redis"]
     if cache is not None:

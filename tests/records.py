@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from webapp.extensions import db
-from webapp.models import ModelStats
+from webapp.models import ModelStats, StatsCursor
 
 LABELS = ("positive", "negative", "neutral")
 ROUTINGS = ("sticky", "random", "explicit", "shadow")
@@ -32,6 +33,7 @@ def log_record(model_id: str, version: str = "1.0.0", **overrides: Any) -> dict[
         "created_at": datetime.now(UTC).isoformat(),
         "slot": None,
         "shadow_of": None,
+        "config_version": None,
     }
     return {**record, **overrides}
 
@@ -70,3 +72,26 @@ def stored_totals(model_id: str) -> dict:
     stats = db.session.get(ModelStats, uuid.UUID(model_id))
     db.session.expire_all()
     return {key: getattr(stats, key) for key in expected_totals([])}
+
+
+def refresh_settled(timeout: float = 30.0):
+    """Refresh until every write committed so far is inside the refresh's window.
+
+    Transaction ids are cluster-wide: a long transaction in another database on the same Postgres
+    (another test run) holds the snapshot horizon back, and the refresh rightly leaves newer rows
+    for its next run. Tests that read totals right after writing wait for the horizon instead.
+    """
+    from sqlalchemy import text
+
+    from webapp.stats.refresh import refresh_stats
+
+    if db.engine.dialect.name != "postgresql":
+        return refresh_stats()
+    marker = db.session.execute(text("SELECT pg_current_xact_id()::text::bigint")).scalar_one()
+    db.session.commit()
+    deadline = time.monotonic() + timeout
+    while True:
+        result = refresh_stats()
+        if db.session.get(StatsCursor, 1).position > marker or time.monotonic() > deadline:
+            return result
+        time.sleep(0.05)

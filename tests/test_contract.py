@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -89,7 +90,7 @@ def test_the_document_covers_every_route_of_the_app(contract_app: Flask):
     document = contract_app.test_client().get("/openapi.json").get_json()
     documented = {(path, method.upper()) for path, item in document["paths"].items() for method in item}
     routes = {
-        (rule.rule.replace("<uuid:model_id>", "{model_id}").replace("<name>", "{name}"), method)
+        (re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule), method)
         for rule in contract_app.url_map.iter_rules()
         for method in rule.methods - {"HEAD", "OPTIONS"}
         if not rule.rule.startswith(("/openapi.json", "/docs"))

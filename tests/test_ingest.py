@@ -85,3 +85,14 @@ def test_undecodable_payloads_are_rejected_without_raising(app):
     with app.app_context():
         assert write_prediction_log_batch("{not json").rejected == 1
         assert write_prediction_log_batch('{"rows": 3}').rejected == 1
+
+
+@pytest.mark.parametrize("fields", [13, 15], ids=["first format", "before config_version"])
+def test_a_batch_from_a_web_process_started_before_the_last_fields_were_added_is_stored(app, fields):
+    record = log_record(str(uuid.uuid4()))
+    legacy = LOG_FIELDS[:fields]  # what web processes sent before the later fields were appended
+    payload = json.dumps({"fields": list(legacy), "rows": [[record[f] for f in legacy]]})
+    with app.app_context():
+        result = write_prediction_log_batch(payload)
+        assert (result.inserted, result.rejected) == (1, 0)
+        assert stored(record["prediction_id"]) is not None

@@ -10,9 +10,12 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from celeryconfig import WRITE_BATCH_TASK
+
 from .config import PROJECT_ROOT, Settings
 from .errors import register_error_handlers
 from .extensions import db, migrate
+from .feedback.pipeline import feedback_buffer
 from .http import MAX_BODY_BYTES
 
 log = logging.getLogger(__name__)
@@ -43,10 +46,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 def register_extensions(app: Flask, settings: Settings) -> None:
     from .auth import KeyRing
     from .celery_app import init_celery
-    from .logpipe.buffer import LogBuffer
-    from .logpipe.publisher import CeleryPublisher
-    from .logpipe.shipper import Shipper
-    from .logpipe.spool import Spool
+    from .logpipe.chain import shipping_buffer
+    from .logpipe.wire import encode_batch
     from .routing.router import Router
     from .routing.store import DatabaseConfigStore, RedisConfigStore
 
@@ -62,28 +63,29 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     store = RedisConfigStore(redis_client) if redis_client is not None else DatabaseConfigStore()
     app.extensions["router"] = Router(app, store, poll_seconds=settings.config_poll_seconds)
 
-    spool = Spool(settings.spool_path, settings.spool_max_records)
-    publisher = CeleryPublisher(
-        celery,
-        timeout_seconds=settings.broker_timeout_seconds,
-        confirm_timeout_seconds=settings.broker_confirm_timeout_seconds,
-    )
-    shipper = Shipper(publisher.publish, spool, batch_size=settings.log_batch_size)
     app.extensions["spool_dir"] = settings.spool_path
-    app.extensions["log_buffer"] = LogBuffer(
-        shipper, settings.spool_path, flush_seconds=settings.log_flush_seconds, batch_size=settings.log_batch_size
+    app.extensions["log_buffer"] = shipping_buffer(
+        celery,
+        settings,
+        directory=settings.spool_path,
+        task_name=WRITE_BATCH_TASK,
+        encode=encode_batch,
+        thread_name="prediction-log-shipper",
     )
+    app.extensions["feedback_buffer"] = feedback_buffer(celery, settings)
 
 
 def register_blueprints(app: Flask) -> None:
     from .audit import bp as audit_bp
     from .docs import bp as docs_bp
+    from .experiments.views import bp as experiments_bp
+    from .feedback import bp as feedback_bp
     from .predict import bp as predict_bp
     from .registry import bp as registry_bp
     from .stats import bp as stats_bp
     from .system import bp as system_bp
 
-    for blueprint in (registry_bp, stats_bp, predict_bp, system_bp, docs_bp, audit_bp):
+    for blueprint in (registry_bp, stats_bp, predict_bp, feedback_bp, experiments_bp, system_bp, docs_bp, audit_bp):
         app.register_blueprint(blueprint)
 
 
@@ -94,9 +96,10 @@ def register_request_ids(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from .commands import stats_cli
+    from .commands import replay_command, stats_cli
 
     app.cli.add_command(stats_cli)
+    app.cli.add_command(replay_command)
 
 
 def _redis_client(settings: Settings) -> redis.Redis:

@@ -63,6 +63,11 @@ class Settings(BaseModel):
     # Unacknowledged tasks come back after this long if a worker dies holding them.
     broker_visibility_timeout: int = Field(60, ge=5, alias="BROKER_VISIBILITY_TIMEOUT")
 
+    # Feedback whose prediction log has not arrived after this long is reported as orphaned.
+    feedback_orphan_seconds: float = Field(3600.0, gt=0, alias="FEEDBACK_ORPHAN_SECONDS")
+    # The sequential tests are tightest at this many labelled predictions (all arms together).
+    sequential_target_n: int = Field(5000, ge=100, alias="SEQUENTIAL_TARGET_N")
+
     admin_api_keys: frozenset[str] = Field(frozenset(), alias="ADMIN_API_KEYS")
     predict_api_keys: frozenset[str] = Field(frozenset(), alias="PREDICT_API_KEYS")
     read_api_keys: frozenset[str] = Field(frozenset(), alias="READ_API_KEYS")

@@ -137,6 +137,8 @@ class PredictionLog(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     slot: Mapped[int | None] = mapped_column(SmallInteger)
     shadow_of: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # the served prediction a shadow mirrored
+    # The routing-config version that routed it: the allocation epochs of the SRM check.
+    config_version: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class ModelStats(db.Model):
@@ -148,6 +150,8 @@ class ModelStats(db.Model):
     request_count: Mapped[int] = mapped_column(BigInteger, default=0)
     latency_sum: Mapped[Decimal] = mapped_column(Numeric(28, 4), default=Decimal(0))
     confidence_sum: Mapped[Decimal] = mapped_column(Numeric(28, 4), default=Decimal(0))
+    # For Welch's test on latency: latencies have four decimals, so squares have eight, exactly.
+    latency_sum_squares: Mapped[Decimal] = mapped_column(Numeric(38, 8), default=Decimal(0), server_default="0")
     positive_count: Mapped[int] = mapped_column(BigInteger, default=0)
     negative_count: Mapped[int] = mapped_column(BigInteger, default=0)
     neutral_count: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -185,3 +189,5 @@ class StatsCursor(db.Model):
     position: Mapped[int] = mapped_column(BigInteger, default=0)
     refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rows_last_refresh: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The same kind of horizon for the feedback table.
+    feedback_position: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

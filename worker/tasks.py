@@ -7,7 +7,8 @@ from typing import Any
 from celery import Task, shared_task
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from celeryconfig import REFRESH_STATS_TASK, WRITE_BATCH_TASK, retry_countdown
+from celeryconfig import REFRESH_STATS_TASK, WRITE_BATCH_TASK, WRITE_FEEDBACK_TASK, retry_countdown
+from webapp.feedback.ingest import write_feedback_batch
 from webapp.logpipe.ingest import write_prediction_log_batch
 from webapp.stats.refresh import refresh_stats
 
@@ -21,6 +22,17 @@ def write_batch(self: Task, payload: str) -> dict[str, int]:
         visibility = self.app.conf.broker_transport_options.get("visibility_timeout")
         raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries, visibility)) from exc
     return {"received": result.received, "inserted": result.inserted, "rejected": result.rejected}
+
+
+@shared_task(name=WRITE_FEEDBACK_TASK, bind=True, max_retries=None)
+def write_feedback(self: Task, payload: str) -> dict[str, int]:
+    """Store a batch of feedback; the latest feedback per prediction wins, so redelivery is harmless."""
+    try:
+        result = write_feedback_batch(payload)
+    except (OperationalError, InterfaceError) as exc:
+        visibility = self.app.conf.broker_transport_options.get("visibility_timeout")
+        raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries, visibility)) from exc
+    return {"received": result.received, "written": result.inserted, "rejected": result.rejected}
 
 
 @shared_task(name=REFRESH_STATS_TASK)

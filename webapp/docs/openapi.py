@@ -16,7 +16,12 @@ from ..http import MAX_BODY_BYTES
 from ..schemas import ErrorBody
 
 REF = "#/components/schemas/{model}"
-_PATH_PARAMETER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+_PATH_PARAMETER = re.compile(r"<(?:([^:<>]+):)?([^<>]+)>")
+# Path parameters by converter: model ids are UUIDs, model names follow the registry's rule.
+_PATH_SCHEMAS = {
+    "uuid": {"type": "string", "format": "uuid"},
+    "": {"type": "string", "pattern": r"^[a-z0-9._-]{1,64}$"},
+}
 _ERROR_TEXT = {
     400: "Malformed JSON, or a request routing cannot serve (e.g. several active models and none named)",
     401: "No API key, where this endpoint's scope has keys configured",
@@ -25,14 +30,10 @@ _ERROR_TEXT = {
     405: "Method not allowed",
     409: "Conflicts with the registry's state (see the message and details)",
     412: "If-Match names an ETag that is no longer current: read again, then retry",
-    413: f"Body over {MAX_BODY_BYTES // 1024} KB",
+    413: f"Body over {MAX_BODY_BYTES // 1024} KB (256 KB for POST /feedback)",
     415: "Body not sent as application/json",
     422: "A field or query parameter failed validation; details name each one",
     503: "A service this call needs is unavailable",
-}
-_PATH_SCHEMAS = {
-    "model_id": {"type": "string", "format": "uuid"},
-    "name": {"type": "string", "pattern": "^[a-z0-9._-]{1,64}$"},
 }
 
 
@@ -66,7 +67,7 @@ def _operations(app: Flask):
         spec: Endpoint | None = getattr(app.view_functions[rule.endpoint], "endpoint_spec", None)
         if spec is None:
             continue
-        path = _PATH_PARAMETER.sub(r"{\1}", rule.rule)
+        path = _PATH_PARAMETER.sub(r"{\2}", rule.rule)
         parameters = _PATH_PARAMETER.findall(rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             yield path, method.lower(), spec, parameters
@@ -97,13 +98,13 @@ def _component_schemas(specs: list[Endpoint]) -> tuple[dict[str, Any], dict[tupl
     return document.get("$defs", {}), refs
 
 
-def _operation(spec: Endpoint, path_parameters: list[str], refs: dict, keys: KeyRing) -> dict[str, Any]:
+def _operation(spec: Endpoint, path_parameters: list[tuple[str, str]], refs: dict, keys: KeyRing) -> dict[str, Any]:
     operation: dict[str, Any] = {"summary": spec.summary, "tags": [spec.tag], "responses": {}}
     if spec.description:
         operation["description"] = spec.description
     parameters = [
-        {"name": name, "in": "path", "required": True, "schema": _PATH_SCHEMAS.get(name, {"type": "string"})}
-        for name in path_parameters
+        {"name": name, "in": "path", "required": True, "schema": _PATH_SCHEMAS.get(converter, {"type": "string"})}
+        for converter, name in path_parameters
     ]
     if spec.query is not None:
         parameters += [

@@ -24,8 +24,16 @@ log = logging.getLogger(__name__)
 class LogBuffer:
     """Collects prediction log records and ships them in batches from a background thread."""
 
-    def __init__(self, shipper: Shipper, counters_dir: Path, flush_seconds: float, batch_size: int) -> None:
+    def __init__(
+        self,
+        shipper: Shipper,
+        counters_dir: Path,
+        flush_seconds: float,
+        batch_size: int,
+        name: str = "prediction-log-shipper",
+    ) -> None:
         self._shipper = shipper
+        self._name = name
         self._counters_dir = counters_dir
         self._flush_seconds = flush_seconds
         self._batch_size = batch_size
@@ -66,7 +74,7 @@ class LogBuffer:
                 return
             self._records.clear()  # a forked child must not re-ship its parent's records
             self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="prediction-log-shipper", daemon=True)
+            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
             self._thread.start()
             self._owner_pid = os.getpid()
             atexit.register(self.close)

@@ -24,6 +24,9 @@ from ..models import PredictionLog
 from ..stats.histogram import latency_bucket
 from .wire import LOG_FIELDS, encode_batch
 
+# The fields of the first batch format; every field appended since (slot, shadow_of, config_version) is nullable.
+FIRST_FIELDS = 13
+
 log = logging.getLogger(__name__)
 
 # Postgres text cannot hold NUL, and COPY would fail the whole batch on one such row.
@@ -51,6 +54,7 @@ LogRow = tuple[
     AwareDatetime,  # created_at
     Annotated[int, Field(ge=0, le=9_999)] | None,  # slot
     Uuid | None,  # shadow_of: the served prediction a shadow run mirrored
+    Annotated[int, Field(ge=0)] | None,  # config_version
 ]
 
 
@@ -122,6 +126,13 @@ def _salvage(payload: str | bytes) -> tuple[list[tuple], int]:
     except (ValueError, TypeError, KeyError) as exc:
         log.error("rejected an undecodable batch of prediction logs: %s", exc)
         return [], 1
+    older = isinstance(fields, list) and FIRST_FIELDS <= len(fields) < len(LOG_FIELDS)
+    if older and fields == list(LOG_FIELDS[: len(fields)]) and isinstance(raw_rows, list):
+        # From a web process started before the last fields were added (a rolling deploy): each
+        # field added since is allowed to be null.
+        missing = [None] * (len(LOG_FIELDS) - len(fields))
+        raw_rows = [[*raw, *missing] if isinstance(raw, list) else raw for raw in raw_rows]
+        fields = list(LOG_FIELDS)
     if not isinstance(raw_rows, list) or fields != list(LOG_FIELDS):
         log.error("rejected a batch of prediction logs with fields %s", fields)
         return [], len(raw_rows) if isinstance(raw_rows, list) else 1
@@ -140,7 +151,7 @@ def _stored_row(row: tuple) -> tuple:
     """A validated row in COLUMNS order. Four decimals keep every value exactly representable as
     a decimal, so the sums kept by the incremental stats refresh equal a full recompute."""
     (prediction_id, model_id, version, user_id, text, label, confidence, polarity, subjectivity, latency, routing,
-     bucket, created_at, slot, shadow_of) = row  # fmt: skip
+     bucket, created_at, slot, shadow_of, config_version) = row  # fmt: skip
     latency = round(latency, 4)
     return (
         prediction_id.lower(),
@@ -158,6 +169,7 @@ def _stored_row(row: tuple) -> tuple:
         created_at,
         slot,
         None if shadow_of is None else shadow_of.lower(),
+        config_version,
         latency_bucket(latency),
     )
 

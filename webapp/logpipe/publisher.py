@@ -7,7 +7,7 @@ broker has the batch, and keeps it (buffer or spool) until it does.
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Callable
 from typing import Any
 
 from amqp.exceptions import AMQPError, MessageNacked
@@ -20,8 +20,6 @@ from celeryconfig import WRITE_BATCH_TASK
 
 from .wire import encode_batch
 
-log = logging.getLogger(__name__)
-
 # What a broker that did not take a batch raises, whichever transport it is.
 BROKER_ERRORS = (KombuError, AMQPError, MessageNacked, RedisError, OSError)
 
@@ -33,8 +31,17 @@ class BrokerUnavailable(Exception):
 class CeleryPublisher:
     """Publishes by task name, so the web app never imports the worker. Used from one thread at a time."""
 
-    def __init__(self, celery: Celery, timeout_seconds: float, confirm_timeout_seconds: float) -> None:
+    def __init__(
+        self,
+        celery: Celery,
+        timeout_seconds: float,
+        confirm_timeout_seconds: float,
+        task_name: str = WRITE_BATCH_TASK,
+        encode: Callable[[list[dict[str, Any]]], str] = encode_batch,
+    ) -> None:
         self._celery = celery
+        self._task_name = task_name
+        self._encode = encode
         # One quick retry covers a connection that went stale; a dead broker fails fast.
         self._retry_policy = {"max_retries": 1, "interval_start": 0, "interval_step": 0, "interval_max": 0}
         self._timeout = timeout_seconds
@@ -46,8 +53,8 @@ class CeleryPublisher:
     def publish(self, records: list[dict[str, Any]]) -> None:
         try:
             self._celery.send_task(
-                WRITE_BATCH_TASK,
-                args=[encode_batch(records)],
+                self._task_name,
+                args=[self._encode(records)],
                 producer=self._connected_producer(),
                 retry=True,
                 retry_policy=self._retry_policy,

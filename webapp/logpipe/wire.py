@@ -27,10 +27,19 @@ LOG_FIELDS = (
     "created_at",
     "slot",
     "shadow_of",
+    "config_version",
 )
 
+# Feedback travels the same way: one batch of rows per task (`feedback.write_batch`).
+FEEDBACK_FIELDS = ("prediction_id", "label", "reward", "received_at")
 
-def encode_batch(records: list[dict[str, Any]]) -> str:
-    """A batch of log records (dicts keyed by `LOG_FIELDS`) as the task's single argument."""
-    rows = [[record.get(field) for field in LOG_FIELDS] for record in records]
-    return json.dumps({"fields": LOG_FIELDS, "rows": rows}, separators=(",", ":"))
+
+def encode_batch(records: list[dict[str, Any]], fields: tuple[str, ...] = LOG_FIELDS) -> str:
+    """A batch of records (dicts keyed by `fields`, default `LOG_FIELDS`) as the task's single argument."""
+    rows = [[record.get(field) for field in fields] for record in records]
+    return json.dumps({"fields": fields, "rows": rows}, separators=(",", ":"))
+
+
+def encode_feedback_batch(records: list[dict[str, Any]]) -> str:
+    """A batch of feedback records (dicts keyed by `FEEDBACK_FIELDS`)."""
+    return encode_batch(records, FEEDBACK_FIELDS)

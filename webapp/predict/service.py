@@ -55,6 +55,7 @@ def predict(request: PredictRequest, table: RoutingTable, logs: LogSink) -> Pred
             "created_at": datetime.now(UTC).isoformat(),
             "slot": route.slot,
             "shadow_of": None,
+            "config_version": table.version,
         }
     )
     return result

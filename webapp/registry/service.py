@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 
 from ..audit.trail import record
 from ..errors import Conflict, NotFound, ValidationFailed, validation_details
+from ..experiments.epochs import record_splits
 from ..extensions import db
 from ..inference import PREDICTORS, default_algorithm
 from ..models import ModelVersion, RoutingState, utcnow
@@ -37,6 +38,7 @@ def registry_change(on_commit: OnCommit | None) -> Iterator[None]:
             .values(version=RoutingState.version + 1, changed_at=utcnow())
         )
         yield
+        record_splits()  # the experiments' allocation epochs, in the same transaction
         db.session.commit()
     except BaseException:
         db.session.rollback()

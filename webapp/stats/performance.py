@@ -1,8 +1,12 @@
-"""Which active version is doing better, by confidence and then latency, once there is enough data."""
+"""Which active version is doing better: by the experiment's outcomes when clients send feedback,
+otherwise by confidence and then latency, once there is enough data."""
 
 from __future__ import annotations
 
+from flask import current_app
+
 from ..errors import BadRequest
+from ..experiments.service import experiment_report
 from ..schemas import Performance, Recommendation, StatsEntry
 from .queries import stats_entries
 
@@ -20,7 +24,12 @@ def performance(model_name: str | None = None) -> Performance:
             raise BadRequest("several models have predictions; choose one with ?model=", {"models": served})
         model_name = served[0] if served else None
     models = [entry for entry in entries if entry.model_name == model_name]
-    recommendation, note = recommend([entry for entry in models if entry.status == "active"])
+    recommendation, note = _from_outcomes(model_name) if model_name else (None, None)
+    if recommendation is None and note is None:
+        recommendation, note = recommend([entry for entry in models if entry.status == "active"])
+        if recommendation is not None:
+            reason = f"no feedback yet, so by the versions' own confidence (not accuracy): {recommendation.reason}"
+            recommendation = recommendation.model_copy(update={"reason": reason})
     return Performance(
         model_name=model_name,
         models=models,
@@ -63,4 +72,21 @@ def recommend(active: list[StatsEntry]) -> tuple[Recommendation | None, str | No
     ]
     return Recommendation(
         model_id=best.model_id, model_version=best.model_version, reason=reason, compared=compared
+    ), None
+
+
+def _from_outcomes(model_name: str) -> tuple[Recommendation | None, str | None]:
+    """The experiment's decision, once any arm has feedback; (None, None) before that."""
+    report = experiment_report(model_name, target_n=current_app.extensions["settings"].sequential_target_n)
+    if not any(arm.feedback_count for arm in report.arms):
+        return None, None
+    decision = report.decision
+    if decision.winner is None:
+        return None, f"from the experiment's outcomes, no winner yet ({decision.status}): {decision.reason}"
+    winner = next(arm for arm in report.arms if arm.model_version == decision.winner)
+    return Recommendation(
+        model_id=winner.model_id,
+        model_version=winner.model_version,
+        reason=f"from the experiment's outcomes (GET /experiments/{model_name}): {decision.reason}",
+        compared=[comparison.model_dump() for comparison in report.comparisons],
     ), None

@@ -10,6 +10,9 @@ Which rows are new:
   [previous xmin, current xmin) holds exactly the rows committed in between, however late a
   batch commits relative to its neighbours. Cost grows with new rows, through the txid index.
 - SQLite: one writer at a time, so row ids become visible in order; the last id read is enough.
+
+The same transaction folds feedback into outcome totals and routed traffic into allocation counts
+(`webapp/experiments/outcomes.py`, `allocations.py`), with the same kind of window for feedback.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from typing import Any
 from sqlalchemy import Numeric, case, cast, func, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
+from ..experiments.allocations import fold_allocations
+from ..experiments.outcomes import fold_outcomes
+from ..experiments.tables import AllocationCount, AllocationUser, ConfusionCell, Feedback, OutcomeStats
 from ..extensions import db
 from ..models import LatencyHistogram, ModelStats, PredictionLog, StatsCursor, utcnow
 from .histogram import percentiles
@@ -60,6 +66,8 @@ def refresh_stats() -> RefreshResult:
         for model_id, row in totals.items():
             _merge_totals(model_id, row)
         _merge_histograms(histograms, list(totals))
+        fold_allocations(window)
+        cursor.feedback_position, _ = fold_outcomes((cursor.position, position), cursor.feedback_position)
         rows = sum(row["request_count"] for row in totals.values())
         cursor.position, cursor.refreshed_at, cursor.rows_last_refresh = position, utcnow(), rows
         session.commit()
@@ -71,9 +79,16 @@ def refresh_stats() -> RefreshResult:
 
 def rebuild_stats() -> RefreshResult:
     """Forget the materialized statistics and recompute them from every log row (ops, tests)."""
-    db.session.execute(LatencyHistogram.__table__.delete())
-    db.session.execute(ModelStats.__table__.delete())
-    db.session.execute(StatsCursor.__table__.update().values(position=0, refreshed_at=None, rows_last_refresh=0))
+    for table in (LatencyHistogram, ModelStats, OutcomeStats, ConfusionCell, AllocationCount, AllocationUser):
+        db.session.execute(table.__table__.delete())
+    db.session.execute(
+        Feedback.__table__.update().values(
+            counted_model_id=None, counted_label=None, counted_prediction=None, counted_reward=None
+        )
+    )
+    db.session.execute(
+        StatsCursor.__table__.update().values(position=0, feedback_position=0, refreshed_at=None, rows_last_refresh=0)
+    )
     db.session.commit()
     return refresh_stats()
 
@@ -113,6 +128,9 @@ def _aggregate(window: ColumnElement[bool]) -> dict[uuid.UUID, dict[str, Any]]:
         func.count().label("request_count"),
         func.sum(cast(PredictionLog.latency_ms, exact)).label("latency_sum"),
         func.sum(cast(PredictionLog.confidence, exact)).label("confidence_sum"),
+        func.sum(cast(PredictionLog.latency_ms, exact) * cast(PredictionLog.latency_ms, exact)).label(
+            "latency_sum_squares"
+        ),
         func.min(PredictionLog.created_at).label("first_prediction_at"),
         func.max(PredictionLog.created_at).label("last_prediction_at"),
         *(_count_where(PredictionLog.prediction, label) for label in LABELS),
@@ -141,11 +159,13 @@ def _merge_totals(model_id: uuid.UUID, new: dict[str, Any]) -> None:
         request_count=0,
         latency_sum=Decimal(0),
         confidence_sum=Decimal(0),
+        latency_sum_squares=Decimal(0),
         **{f"{name}_count": 0 for name in LABELS + ROUTINGS},
     )
     stats.request_count += new["request_count"]
     stats.latency_sum = Decimal(stats.latency_sum) + Decimal(new["latency_sum"])
     stats.confidence_sum = Decimal(stats.confidence_sum) + Decimal(new["confidence_sum"])
+    stats.latency_sum_squares = Decimal(stats.latency_sum_squares) + Decimal(new["latency_sum_squares"])
     for name in LABELS + ROUTINGS:
         setattr(stats, f"{name}_count", getattr(stats, f"{name}_count") + int(new[f"{name}_count"]))
     stats.first_prediction_at = min(filter(None, (stats.first_prediction_at, new["first_prediction_at"])))

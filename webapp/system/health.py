@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import text
 
+from ..experiments.outcomes import orphaned_feedback
 from ..extensions import db
 from ..logpipe.spool import read_counters, spool_backlog
 
@@ -56,6 +57,7 @@ def check_components(app: Flask) -> dict[str, dict[str, Any]]:
         return {"kind": broker_kind, "guarantee": BROKER_GUARANTEES.get(broker_kind, "unknown broker")}
 
     spool_dir = app.extensions["spool_dir"]
+    feedback_dir = spool_dir / "feedback"
     return {
         "database": _timed(_database),
         "cache": _timed(cache),
@@ -65,6 +67,12 @@ def check_components(app: Flask) -> dict[str, dict[str, Any]]:
             "this_process": app.extensions["log_buffer"].status(),
             "all_processes": read_counters(spool_dir),
             "spool_backlog": spool_backlog(spool_dir),
+        },
+        "feedback": {
+            "this_process": app.extensions["feedback_buffer"].status(),
+            "all_processes": read_counters(feedback_dir),
+            "spool_backlog": spool_backlog(feedback_dir),
+            **_timed(lambda: orphaned_feedback(app.extensions["settings"].feedback_orphan_seconds)),
         },
     }
 

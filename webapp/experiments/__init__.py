@@ -1,0 +1,1 @@
+"""Experiments: which version is better, from outcomes clients report (feedback), with evidence."""

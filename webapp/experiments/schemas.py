@@ -1,0 +1,96 @@
+"""The experiment report: query parameters and answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from ..schemas import QueryModel, SemVer
+
+Metric = Literal["accuracy", "mean_reward", "latency"]
+Status = Literal["winner", "no_difference_yet", "srm", "insufficient_data"]
+
+
+class ExperimentQuery(QueryModel):
+    baseline: SemVer | None = Field(
+        default=None, description="Compare against this version (default: earliest activated)"
+    )
+    mde: Annotated[float, Field(ge=0.001, lt=1)] = Field(
+        default=0.05, description="Minimum detectable accuracy difference for the power estimate (absolute)"
+    )
+
+
+class ArmOut(BaseModel):
+    model_version: str
+    model_id: str
+    traffic_percent: int = Field(description="Its share of the split in the current epoch")
+    request_count: int = Field(description="Every prediction it served")
+    routed_in_epoch: int = Field(description="Sticky and random predictions in the current epoch")
+    routed_by_config_version: dict[str, int] = Field(
+        description="Sticky and random predictions per routing-config version: every allocation epoch"
+    )
+    feedback_count: int
+    labelled_count: int
+    correct_count: int
+    accuracy: float | None
+    accuracy_ci: list[float] | None = Field(description="95% Wilson interval")
+    reward_count: int
+    mean_reward: float | None
+    mean_reward_ci: list[float] | None = Field(description="95% t interval")
+    confusion_matrix: dict[str, dict[str, int]] = Field(description="true label -> predicted label -> count")
+    mean_confidence: float | None
+    mean_latency: float | None = Field(description="ms")
+    p95_latency: float | None = Field(description="ms, within ±2%")
+
+
+class ComparisonOut(BaseModel):
+    model_version: str
+    baseline_version: str
+    metric: Metric
+    baseline_value: float
+    value: float
+    difference: float = Field(description="value - baseline_value")
+    relative_lift: float | None = Field(description="difference / baseline_value")
+    ci: list[float] = Field(description="95% fixed-horizon interval of the difference")
+    p_value: float = Field(description="Fixed-horizon: valid for one look at a sample size fixed in advance")
+    sequential_ci: list[float] = Field(description="95% confidence sequence: valid at every look")
+    sequential_p_value: float = Field(description="Always-valid p-value: valid at every look")
+    significant: bool = Field(description="sequential_p_value < 0.05")
+
+
+class SrmOut(BaseModel):
+    p_value: float | None
+    mismatch: bool = Field(description="p < 0.001 with at least 8 expected per arm")
+    observed: dict[str, int] = Field(description="Sticky users plus random requests per version, current epoch")
+    expected: dict[str, float]
+    epoch: dict[str, int] | None = Field(description="first and last routing-config version of the current epoch")
+
+
+class PowerOut(BaseModel):
+    baseline_accuracy: float | None
+    mde: float
+    needed_per_arm: int | None = Field(description="Labelled predictions per arm for alpha 0.05, power 0.8")
+    labelled_per_arm: dict[str, int]
+    missing: int | None = Field(description="Labelled predictions still missing, all arms together")
+    feedback_per_hour: float | None
+    estimated_hours: float | None = Field(description="Time to the missing ones at the current feedback rate")
+
+
+class DecisionOut(BaseModel):
+    winner: str | None
+    status: Status
+    metric: Metric | None
+    reason: str
+
+
+class Experiment(BaseModel):
+    model_name: str
+    arms: list[ArmOut]
+    baseline: str | None
+    comparisons: list[ComparisonOut]
+    srm: SrmOut
+    power: PowerOut
+    decision: DecisionOut
+    refreshed_at: datetime | None

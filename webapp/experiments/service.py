@@ -1,0 +1,22 @@
+"""The experiment report for one model name, shared by the web app, /models/performance and the CLI."""
+
+from __future__ import annotations
+
+from ..errors import NotFound
+from .analysis import analyze, baseline_versions
+from .queries import experiment_data
+from .schemas import Experiment
+from .sequential import DEFAULT_TARGET_N
+
+
+def experiment_report(
+    model_name: str, baseline: str | None = None, mde: float = 0.05, target_n: int = DEFAULT_TARGET_N
+) -> Experiment:
+    """Arms, comparisons, SRM, power and the decision; 404 for an unknown name or baseline."""
+    data = experiment_data(model_name)
+    if baseline is not None and baseline not in baseline_versions(data):
+        raise NotFound(
+            f"version {baseline!r} of {model_name!r} has no routed traffic in the current epoch",
+            {"versions": baseline_versions(data)},
+        )
+    return analyze(data, baseline, mde, target_n)

@@ -1,0 +1,134 @@
+"""Writes batches of feedback to the database: validated, one statement, idempotent, latest wins.
+
+`INSERT ... ON CONFLICT (prediction_id) DO UPDATE`: a second feedback for a prediction replaces
+the first, unless it is older (a redelivered batch never undoes a newer feedback). Every write
+moves the row into the stats refresh's next window: on Postgres it sets `txid` to the writing
+transaction, on SQLite `revision` past every earlier one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Annotated
+
+from psycopg2.extras import execute_values
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, TypeAdapter, ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ..experiments.tables import Feedback
+from ..extensions import db
+from ..logpipe.ingest import IngestResult
+from ..logpipe.wire import FEEDBACK_FIELDS
+from ..schemas import Label
+from .schemas import UUID_PATTERN
+
+log = logging.getLogger(__name__)
+
+# One row of a batch, in FEEDBACK_FIELDS order.
+FeedbackRow = tuple[
+    Annotated[str, StringConstraints(pattern=UUID_PATTERN)],  # prediction_id
+    Label | None,  # label
+    Annotated[float, Field(ge=0, le=1)] | None,  # reward
+    AwareDatetime,  # received_at
+]
+_ROW = TypeAdapter(FeedbackRow)
+
+_UPSERT_POSTGRES = """
+INSERT INTO feedback (prediction_id, label, reward, received_at, revision) VALUES %s
+ON CONFLICT (prediction_id) DO UPDATE
+SET label = EXCLUDED.label, reward = EXCLUDED.reward, received_at = EXCLUDED.received_at,
+    txid = pg_current_xact_id()
+WHERE feedback.received_at <= EXCLUDED.received_at
+"""
+
+
+class FeedbackBatch(BaseModel):
+    fields: list[str]
+    rows: list[FeedbackRow]
+
+
+def write_feedback_batch(payload: str | bytes) -> IngestResult:
+    """Store a batch as the web process encoded it; the latest feedback per prediction wins."""
+    rows, received = _decode(payload)
+    rows = [row for row in rows if _has_outcome(row)]
+    latest: dict[str, tuple] = {}
+    for prediction_id, label, reward, received_at in rows:
+        key = prediction_id.lower()
+        if key not in latest or latest[key][3] <= received_at:
+            latest[key] = (key, label, None if reward is None else round(reward, 4), received_at)
+    ordered = [latest[key] for key in sorted(latest)]  # one lock order with the stats refresh: no deadlocks
+    written = _upsert(ordered) if ordered else 0
+    return IngestResult(received=received, inserted=written, rejected=received - len(rows))
+
+
+def _has_outcome(row: tuple) -> bool:
+    if row[1] is None and row[2] is None:
+        log.error("rejected feedback %s: neither label nor reward", row[0])
+        return False
+    return True
+
+
+def _decode(payload: str | bytes) -> tuple[list[tuple], int]:
+    try:
+        batch = FeedbackBatch.model_validate_json(payload)
+    except ValidationError:
+        return _salvage(payload)
+    if tuple(batch.fields) != FEEDBACK_FIELDS:
+        log.error("rejected a batch of %d feedback records: fields %s, expected %s", len(batch.rows), batch.fields,
+                  FEEDBACK_FIELDS)  # fmt: skip
+        return [], len(batch.rows)
+    return batch.rows, len(batch.rows)
+
+
+def _salvage(payload: str | bytes) -> tuple[list[tuple], int]:
+    """Row by row, for a batch that failed as a whole: keep the good rows, log the bad."""
+    try:
+        document = json.loads(payload)
+        fields, raw_rows = document["fields"], document["rows"]
+    except (ValueError, TypeError, KeyError) as exc:
+        log.error("rejected an undecodable batch of feedback: %s", exc)
+        return [], 1
+    if not isinstance(raw_rows, list) or fields != list(FEEDBACK_FIELDS):
+        log.error("rejected a batch of feedback with fields %s", fields)
+        return [], len(raw_rows) if isinstance(raw_rows, list) else 1
+    rows = []
+    for raw in raw_rows:
+        try:
+            rows.append(_ROW.validate_json(json.dumps(raw)))
+        except ValidationError as exc:
+            log.error("rejected feedback %s: %s", raw[0] if isinstance(raw, list) and raw else None, exc)
+    return rows, len(raw_rows)
+
+
+def _upsert(rows: list[tuple]) -> int:
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as connection:
+            cursor = connection.connection.dbapi_connection.cursor()
+            execute_values(cursor, _UPSERT_POSTGRES, [(*row, 0) for row in rows], page_size=len(rows))
+            return cursor.rowcount
+    return _upsert_sqlite(rows)
+
+
+def _upsert_sqlite(rows: list[tuple]) -> int:
+    # SQLite has one writer at a time, so a revision past every stored one orders the writes.
+    revision = select(func.coalesce(func.max(Feedback.revision), 0) + 1).scalar_subquery()
+    statement = sqlite_insert(Feedback.__table__)
+    statement = statement.on_conflict_do_update(
+        index_elements=["prediction_id"],
+        set_={
+            "label": statement.excluded.label,
+            "reward": statement.excluded.reward,
+            "received_at": statement.excluded.received_at,
+            "revision": revision,
+        },
+        where=Feedback.received_at <= statement.excluded.received_at,
+    )
+    values = [
+        {"prediction_id": uuid.UUID(key), "label": label, "reward": reward, "received_at": at, "revision": revision}
+        for key, label, reward, at in rows
+    ]
+    with db.engine.begin() as connection:
+        return connection.execute(statement.values(values)).rowcount

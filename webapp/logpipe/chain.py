@@ -1,0 +1,38 @@
+"""Builds one shipping chain: in-process buffer → shipper → publisher (or spool while the broker is down)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from celery import Celery
+
+from ..config import Settings
+from .buffer import LogBuffer
+from .publisher import CeleryPublisher
+from .shipper import Shipper
+from .spool import Spool
+
+
+def shipping_buffer(
+    celery: Celery,
+    settings: Settings,
+    *,
+    directory: Path,
+    task_name: str,
+    encode: Callable[[list[dict[str, Any]]], str],
+    thread_name: str,
+) -> LogBuffer:
+    """A buffer whose records travel as `task_name` batches, spooled and counted under `directory`."""
+    publisher = CeleryPublisher(
+        celery,
+        settings.broker_timeout_seconds,
+        settings.broker_confirm_timeout_seconds,
+        task_name=task_name,
+        encode=encode,
+    )
+    shipper = Shipper(
+        publisher.publish, Spool(directory, settings.spool_max_records), batch_size=settings.log_batch_size
+    )
+    return LogBuffer(shipper, directory, settings.log_flush_seconds, settings.log_batch_size, name=thread_name)
