@@ -21,15 +21,15 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from tests.apps import make_settings, reset_state, shutdown
-from tests.support import CeleryWorker, fresh_vhost, purge_task_queue, unavailable
+from tests.support import CeleryWorker, delete_test_vhosts, new_vhost, purge_task_queue, unavailable
 from webapp import create_app
 from webapp.extensions import db
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/model_router_test")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-# The node's address; each session (and each fault test) gets a virtual host of its own on it.
+# The node's address; each session (and each fault test) gets a virtual host of its own on it
+# (TEST_RABBITMQ_VHOST names their prefix, see tests/support.py).
 TEST_RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
-TEST_VHOST = os.environ.get("TEST_RABBITMQ_VHOST", "model_router_test")
 START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 START_REDIS = 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no'
 START_RABBITMQ = "rabbitmq-server -detached  (ready when `rabbitmq-diagnostics -q ping` succeeds)"
@@ -84,11 +84,13 @@ def rabbitmq_reachable(url: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def broker_url() -> str:
-    """RabbitMQ, the production broker: a virtual host of this session's own, made anew."""
+def broker_url() -> Iterator[str]:
+    """RabbitMQ, the production broker: a virtual host of this session's own."""
     if not rabbitmq_reachable(TEST_RABBITMQ_URL):
         unavailable(f"RabbitMQ at {TEST_RABBITMQ_URL}", START_RABBITMQ)
-    return fresh_vhost(TEST_RABBITMQ_URL, TEST_VHOST)
+    delete_test_vhosts()  # left by earlier runs, before anything here connects
+    yield new_vhost(TEST_RABBITMQ_URL, "session")
+    delete_test_vhosts()
 
 
 @pytest.fixture

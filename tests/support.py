@@ -159,15 +159,38 @@ def empty_redis_database(redis_url: str, database: int) -> str:
     return url
 
 
-def fresh_vhost(broker_url: str, name: str) -> str:
-    """A RabbitMQ virtual host of the test's own, deleted and made anew: nothing left over from an
-    earlier run (a queue, a delayed retry) can feed the test, and no other test's worker sees it."""
-    commands = (["delete_vhost", name], ["add_vhost", name], ["set_permissions", "-p", name, "guest", ".*", ".*", ".*"])
-    for command in commands:
-        done = subprocess.run(["rabbitmqctl", "-q", *command], capture_output=True, text=True, timeout=60)
-        if done.returncode != 0 and command[0] != "delete_vhost":
-            pytest.fail(f"rabbitmqctl {' '.join(command)} failed: {done.stderr.strip()}", pytrace=False)
-    return f"{broker_url.rsplit('/', 1)[0]}/{name}"
+# Every virtual host a test session makes is named "<prefix>.<run>.<purpose>.<n>": unique to the run, so
+# nothing left by an earlier run can feed a test, and never deleted mid-run, because deleting a vhost
+# (its quorum queues) makes the node stall new connections for seconds.
+VHOST_PREFIX = os.environ.get("TEST_RABBITMQ_VHOST", "model_router_test")
+_RUN = f"{os.getpid()}-{int(time.time())}"
+_made_vhosts: list[str] = []
+
+
+def rabbitmqctl(*arguments: str, check: bool = True) -> str:
+    """Run rabbitmqctl against the test node; fail the test when it fails (unless check=False)."""
+    node = os.environ.get("TEST_RABBITMQ_NODE")  # default: the local node rabbitmqctl finds itself
+    command = ["rabbitmqctl", "-q", *(["-n", node] if node else []), *arguments]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    if check and done.returncode != 0:
+        pytest.fail(f"rabbitmqctl {' '.join(arguments)} failed: {done.stderr.strip()}", pytrace=False)
+    return done.stdout
+
+
+def new_vhost(broker_url: str, purpose: str) -> str:
+    """A RabbitMQ virtual host of the caller's own, new in this run: no other test's worker sees it."""
+    name = f"{VHOST_PREFIX}.{_RUN}.{purpose}.{len(_made_vhosts)}"
+    rabbitmqctl("add_vhost", name)
+    rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+    _made_vhosts.append(name)
+    return f"{broker_url.rsplit('/', 1)[0]}/{name}"  # the node's address, whatever vhost it named
+
+
+def delete_test_vhosts() -> None:
+    """Delete every virtual host this prefix's test runs made (at the start and the end of a session)."""
+    for name in rabbitmqctl("list_vhosts", "--no-table-headers", check=False).split():
+        if name.startswith(f"{VHOST_PREFIX}."):
+            rabbitmqctl("delete_vhost", name, check=False)
 
 
 def purge_task_queue(environment: dict[str, str]) -> int:

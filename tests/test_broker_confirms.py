@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 from amqp.exceptions import MessageNacked
 from celery import Celery
@@ -13,7 +11,7 @@ from kombu.exceptions import OperationalError
 import celeryconfig
 from tests.apps import make_settings
 from tests.records import log_record
-from tests.support import fresh_vhost, purge_task_queue, wait_for
+from tests.support import new_vhost, purge_task_queue, rabbitmqctl, wait_for
 from webapp.logpipe.publisher import BrokerUnavailable, CeleryPublisher
 from webapp.logpipe.shipper import Shipper
 from webapp.logpipe.spool import Spool
@@ -25,16 +23,11 @@ def refusing_broker(broker_url: str, tmp_path) -> str:
 
     Without publisher confirms such a publish looks like a success and the batch is gone.
     """
-    url = fresh_vhost(broker_url, "model_router_test_refusing")
+    url = new_vhost(broker_url, "refusing")
     vhost = url.rsplit("/", 1)[1]
     purge_task_queue({"CELERY_BROKER_URL": url, "INSTANCE_DIR": str(tmp_path)})  # declares the queue
     policy = '{"max-length": 0, "overflow": "reject-publish"}'
-    subprocess.run(
-        ["rabbitmqctl", "-q", "set_policy", "-p", vhost, "full", "^celery$", policy, "--apply-to", "queues"],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    rabbitmqctl("set_policy", "-p", vhost, "full", "^celery$", policy, "--apply-to", "queues")
 
     # The queue takes the policy a moment after rabbitmqctl returns: probe until a publish is refused.
     probe = Connection(url, transport_options={"confirm_publish": True})
@@ -72,7 +65,7 @@ def test_a_refused_batch_waits_in_the_spool(refusing_broker, tmp_path):
 
 
 def test_a_confirmed_batch_is_in_the_queue(broker_url, tmp_path):
-    url = fresh_vhost(broker_url, "model_router_test_confirmed")
+    url = new_vhost(broker_url, "confirmed")
     publisher_for(url, tmp_path).publish([log_record("00000000-0000-0000-0000-000000000001")])
     assert purge_task_queue({"CELERY_BROKER_URL": url, "INSTANCE_DIR": str(tmp_path)}) == 1
 

@@ -57,7 +57,7 @@ def test_a_split_change_halfway_through_a_replay_raises_no_false_srm(service, te
     setup_fifty_fifty(client, "sentiment")
     plan = ReplayPlan(url=service, rate=RATE, users=2000, feedback=False)
     first = replay(texts[:3000], plan)
-    ids = {entry["version"]: entry["model_id"] for entry in call(service, "GET", "/models?name=sentiment")[1]["models"]}
+    ids = {entry["version"]: entry["model_id"] for entry in call(service, "GET", "/models?name=sentiment")[1]}
     assert call(service, "POST", f"/models/{ids['1.0.0']}/activate", {"percent": 20})[0] == 200
     assert call(service, "POST", f"/models/{ids['2.0.0']}/activate", {"percent": 80})[0] == 200
     second = replay(texts[3000:6000], plan)

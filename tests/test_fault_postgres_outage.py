@@ -8,7 +8,7 @@ import pytest
 
 from tests.http_client import call
 from tests.services import ThrowawayPostgres
-from tests.support import CeleryWorker, GunicornServer, empty_redis_database, free_port, fresh_vhost
+from tests.support import CeleryWorker, GunicornServer, empty_redis_database, free_port, new_vhost
 from tests.traffic import PredictTraffic, missing_after, start_two_versions
 
 OUTAGE_SECONDS = 15
@@ -25,7 +25,7 @@ def test_predictions_are_answered_through_a_postgres_outage_and_their_logs_land_
             "DATABASE_URL": database.url,
             "REDIS_URL": empty_redis_database(redis_url, CACHE_DB),
             # A queue of its own: the session's shared worker must not take these batches.
-            "CELERY_BROKER_URL": fresh_vhost(broker_url, "model_router_test_postgres_outage"),
+            "CELERY_BROKER_URL": new_vhost(broker_url, "postgres_outage"),
             "INSTANCE_DIR": str(tmp_path / "instance"),
             "STATS_REFRESH_SECONDS": "3600",
         }

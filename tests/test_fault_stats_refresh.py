@@ -15,8 +15,8 @@ from celery import Celery
 from sqlalchemy import text
 
 import celeryconfig
-from tests.records import expected_totals, random_records, stored_totals
-from tests.support import CeleryWorker, fresh_vhost, wait_for
+from tests.records import expected_totals, random_records, refresh_settled, stored_totals
+from tests.support import CeleryWorker, new_vhost, wait_for
 from webapp.config import Settings
 from webapp.extensions import db
 from webapp.logpipe.ingest import write_prediction_logs
@@ -56,10 +56,10 @@ def test_a_refresh_killed_halfway_changes_nothing_and_the_next_is_exact(
     counted, new = random_records(model_id, 2_000, seed=11), random_records(model_id, 3_000, seed=12)
     with app.app_context():
         write_prediction_logs(counted)
-        refresh_stats()
+        refresh_settled()  # every counted record inside the window, whatever else runs on this Postgres
         write_prediction_logs(new)
     # A queue of its own: the session's shared worker must not take this task.
-    own_broker = fresh_vhost(broker_url, "model_router_test_stats_fault")
+    own_broker = new_vhost(broker_url, "stats_fault")
     env = {"DATABASE_URL": postgres_url, "REDIS_URL": redis_url, "CELERY_BROKER_URL": own_broker}
     worker = CeleryWorker({**env, "INSTANCE_DIR": str(tmp_path), "STATS_REFRESH_SECONDS": "3600"})
     worker.start()

@@ -16,7 +16,7 @@ from celery import Celery
 
 import celeryconfig
 from tests.records import log_record
-from tests.support import CeleryWorker, GunicornServer, free_port, fresh_vhost, wait_for
+from tests.support import CeleryWorker, GunicornServer, free_port, new_vhost, wait_for
 from tests.traffic import PredictTraffic, missing_after, start_two_versions
 from webapp.config import Settings
 from webapp.logpipe.wire import encode_batch
@@ -45,7 +45,7 @@ def env(app, postgres_url: str, redis_url: str, broker_url: str, tmp_path) -> di
     return {
         "DATABASE_URL": postgres_url,
         "REDIS_URL": redis_url,
-        "CELERY_BROKER_URL": fresh_vhost(broker_url, "model_router_test_worker_fault"),
+        "CELERY_BROKER_URL": new_vhost(broker_url, "worker_fault"),
         "INSTANCE_DIR": str(tmp_path),
         "STATS_REFRESH_SECONDS": "3600",
     }

@@ -13,13 +13,12 @@ from werkzeug.serving import make_server
 
 from tests.api import activate, register
 from tests.http_client import call
-from tests.records import log_record
+from tests.records import log_record, refresh_settled
 from tests.support import wait_for
 from webapp.extensions import db
 from webapp.inference import PREDICTORS, Predictor, Sentiment, register_predictor
 from webapp.logpipe.ingest import write_prediction_logs
 from webapp.models import PredictionLog
-from webapp.stats.refresh import refresh_stats
 
 SHADOW_SLEEP_SECONDS = 0.05
 
@@ -125,7 +124,7 @@ def test_shadow_predictions_are_stored_and_counted_in_stats_like_any_version(app
         assert write_prediction_logs([served, mirrored]).inserted == 2
         row = db.session.query(PredictionLog).filter_by(prediction_id=uuid.UUID(mirrored["prediction_id"])).one()
         assert (str(row.shadow_of), row.slot, row.routing) == (served["prediction_id"], 8980, "shadow")
-        refresh_stats()
+        refresh_settled()
     stats = {e["model_version"]: e for e in client.get("/models/stats").get_json()}
     assert stats["2.0.0"]["request_count"] == 1
     assert stats["2.0.0"]["routing_counts"] == {"sticky": 0, "random": 0, "explicit": 0, "shadow": 1}

@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 
 from tests.http_client import call, reachable
-from tests.support import ROOT, ManagedProcess, free_port, fresh_vhost, wait_for
+from tests.support import ROOT, ManagedProcess, free_port, new_vhost, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,7 @@ def stack(request, tmp_path):
         request.getfixturevalue("app")  # empties the tables and the routing cache
         cache_url = request.getfixturevalue("redis_url")
         # A queue of its own, apart from the session's shared worker.
-        broker_url = fresh_vhost(request.getfixturevalue("broker_url"), "model_router_test_stack")
+        broker_url = new_vhost(request.getfixturevalue("broker_url"), "stack")
         env |= {"DATABASE_URL": database_url, "REDIS_URL": cache_url, "CELERY_BROKER_URL": broker_url}
     group = Stack([sys.executable, "-m", "honcho", "start"], env, f"honcho ({request.param})")
     subprocess.run(

@@ -56,8 +56,9 @@ class Settings(BaseModel):
     # Records that cannot be published wait in a file per web process, up to this many.
     spool_dir: Path | None = Field(None, alias="SPOOL_DIR")
     spool_max_records: int = Field(200_000, ge=0, alias="SPOOL_MAX_RECORDS")
-    # Longest a publish may block the shipping thread on a dead broker.
-    broker_timeout_seconds: float = Field(0.25, gt=0, alias="BROKER_TIMEOUT_SECONDS")
+    # Longest a connection to the broker may take (an AMQP handshake on a busy machine takes some of it).
+    # A dead broker refuses at once; this bounds one that does not answer.
+    broker_timeout_seconds: float = Field(2.0, gt=0, alias="BROKER_TIMEOUT_SECONDS")
     # RabbitMQ: longest the shipping thread waits for the broker to confirm a batch before it spools it.
     broker_confirm_timeout_seconds: float = Field(5.0, gt=0, alias="BROKER_CONFIRM_TIMEOUT_SECONDS")
     # Unacknowledged tasks come back after this long if a worker dies holding them.

@@ -44,6 +44,7 @@ def check_components(app: Flask) -> dict[str, dict[str, Any]]:
     redis_client = app.extensions.get("redis")
     celery = app.extensions["celery"]
     broker_kind = app.extensions["settings"].broker_kind
+    connect_timeout = app.extensions["settings"].broker_timeout_seconds
 
     def cache() -> dict[str, Any]:
         if redis_client is None:
@@ -53,7 +54,7 @@ def check_components(app: Flask) -> dict[str, dict[str, Any]]:
 
     def broker() -> dict[str, Any]:
         with celery.connection_for_write() as connection:
-            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=1)
+            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=connect_timeout)
         return {"kind": broker_kind, "guarantee": BROKER_GUARANTEES.get(broker_kind, "unknown broker")}
 
     spool_dir = app.extensions["spool_dir"]
