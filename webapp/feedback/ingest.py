@@ -8,18 +8,18 @@ transaction, on SQLite `revision` past every earlier one.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from typing import Annotated
 
 from psycopg2.extras import execute_values
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, TypeAdapter
 from sqlalchemy import func, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..experiments.tables import Feedback
 from ..extensions import db
+from ..logpipe.batches import BatchFormat, decode
 from ..logpipe.ingest import IngestResult
 from ..logpipe.wire import FEEDBACK_FIELDS
 from ..schemas import Label
@@ -34,7 +34,6 @@ FeedbackRow = tuple[
     Annotated[float, Field(ge=0, le=1)] | None,  # reward
     AwareDatetime,  # received_at
 ]
-_ROW = TypeAdapter(FeedbackRow)
 
 _UPSERT_POSTGRES = """
 INSERT INTO feedback (prediction_id, label, reward, received_at, revision) VALUES %s
@@ -50,9 +49,12 @@ class FeedbackBatch(BaseModel):
     rows: list[FeedbackRow]
 
 
+FEEDBACK_BATCH = BatchFormat("feedback", FEEDBACK_FIELDS, FeedbackBatch, TypeAdapter(FeedbackRow))
+
+
 def write_feedback_batch(payload: str | bytes) -> IngestResult:
     """Store a batch as the web process encoded it; the latest feedback per prediction wins."""
-    rows, received = _decode(payload)
+    rows, received = decode(payload, FEEDBACK_BATCH)
     rows = [row for row in rows if _has_outcome(row)]
     latest: dict[str, tuple] = {}
     for prediction_id, label, reward, received_at in rows:
@@ -69,38 +71,6 @@ def _has_outcome(row: tuple) -> bool:
         log.error("rejected feedback %s: neither label nor reward", row[0])
         return False
     return True
-
-
-def _decode(payload: str | bytes) -> tuple[list[tuple], int]:
-    try:
-        batch = FeedbackBatch.model_validate_json(payload)
-    except ValidationError:
-        return _salvage(payload)
-    if tuple(batch.fields) != FEEDBACK_FIELDS:
-        log.error("rejected a batch of %d feedback records: fields %s, expected %s", len(batch.rows), batch.fields,
-                  FEEDBACK_FIELDS)  # fmt: skip
-        return [], len(batch.rows)
-    return batch.rows, len(batch.rows)
-
-
-def _salvage(payload: str | bytes) -> tuple[list[tuple], int]:
-    """Row by row, for a batch that failed as a whole: keep the good rows, log the bad."""
-    try:
-        document = json.loads(payload)
-        fields, raw_rows = document["fields"], document["rows"]
-    except (ValueError, TypeError, KeyError) as exc:
-        log.error("rejected an undecodable batch of feedback: %s", exc)
-        return [], 1
-    if not isinstance(raw_rows, list) or fields != list(FEEDBACK_FIELDS):
-        log.error("rejected a batch of feedback with fields %s", fields)
-        return [], len(raw_rows) if isinstance(raw_rows, list) else 1
-    rows = []
-    for raw in raw_rows:
-        try:
-            rows.append(_ROW.validate_json(json.dumps(raw)))
-        except ValidationError as exc:
-            log.error("rejected feedback %s: %s", raw[0] if isinstance(raw, list) and raw else None, exc)
-    return rows, len(raw_rows)
 
 
 def _upsert(rows: list[tuple]) -> int:

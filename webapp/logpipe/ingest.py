@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, TypeAdapter
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..extensions import db
 from ..models import PredictionLog
 from ..stats.histogram import latency_bucket
+from .batches import BatchFormat, decode
 from .wire import LOG_FIELDS, encode_batch
 
 # The fields of the first batch format; every field appended since (slot, shadow_of, config_version) is nullable.
@@ -63,7 +63,7 @@ class LogBatch(BaseModel):
     rows: list[LogRow]
 
 
-_ROW = TypeAdapter(LogRow)
+LOG_BATCH = BatchFormat("prediction logs", LOG_FIELDS, LogBatch, TypeAdapter(LogRow), oldest_fields=FIRST_FIELDS)
 
 # The stored columns: the wire fields, plus the latency bucket the stats refresh groups by.
 COLUMNS = (*LOG_FIELDS, "latency_bucket")
@@ -92,7 +92,7 @@ class IngestResult:
 
 def write_prediction_log_batch(payload: str | bytes) -> IngestResult:
     """Insert a batch as the web process encoded it; rows already stored are skipped."""
-    rows, received = _decode(payload)
+    rows, received = decode(payload, LOG_BATCH)
     stored = [_stored_row(row) for row in rows]
     inserted = _insert(stored) if stored else 0
     return IngestResult(received=received, inserted=inserted, rejected=received - len(rows))
@@ -101,50 +101,6 @@ def write_prediction_log_batch(payload: str | bytes) -> IngestResult:
 def write_prediction_logs(records: list[dict[str, Any]]) -> IngestResult:
     """Insert log records given as dicts (tools and tests); the same path as a published batch."""
     return write_prediction_log_batch(encode_batch(records))
-
-
-def _decode(payload: str | bytes) -> tuple[list[tuple], int]:
-    """The valid rows of a batch, and how many rows it held."""
-    try:
-        batch = LogBatch.model_validate_json(payload)
-    except ValidationError:
-        return _salvage(payload)
-    if tuple(batch.fields) != LOG_FIELDS:
-        # Our own web processes produced this; a format they disagree on is a bug to see, not to retry.
-        log.error(
-            "rejected a batch of %d prediction logs: fields %s, expected %s", len(batch.rows), batch.fields, LOG_FIELDS
-        )
-        return [], len(batch.rows)
-    return batch.rows, len(batch.rows)
-
-
-def _salvage(payload: str | bytes) -> tuple[list[tuple], int]:
-    """Row by row, for a batch that failed as a whole: keep the good rows, log and count the bad."""
-    try:
-        document = json.loads(payload)
-        fields, raw_rows = document["fields"], document["rows"]
-    except (ValueError, TypeError, KeyError) as exc:
-        log.error("rejected an undecodable batch of prediction logs: %s", exc)
-        return [], 1
-    older = isinstance(fields, list) and FIRST_FIELDS <= len(fields) < len(LOG_FIELDS)
-    if older and fields == list(LOG_FIELDS[: len(fields)]) and isinstance(raw_rows, list):
-        # From a web process started before the last fields were added (a rolling deploy): each
-        # field added since is allowed to be null.
-        missing = [None] * (len(LOG_FIELDS) - len(fields))
-        raw_rows = [[*raw, *missing] if isinstance(raw, list) else raw for raw in raw_rows]
-        fields = list(LOG_FIELDS)
-    if not isinstance(raw_rows, list) or fields != list(LOG_FIELDS):
-        log.error("rejected a batch of prediction logs with fields %s", fields)
-        return [], len(raw_rows) if isinstance(raw_rows, list) else 1
-    rows = []
-    for raw in raw_rows:
-        try:
-            # Re-encoded so each row meets the same JSON validator as the whole batch did.
-            rows.append(_ROW.validate_json(json.dumps(raw)))
-        except ValidationError as exc:
-            prediction_id = raw[0] if isinstance(raw, list) and raw else None
-            log.error("rejected prediction log %s: %s", prediction_id, exc)
-    return rows, len(raw_rows)
 
 
 def _stored_row(row: tuple) -> tuple:
