@@ -96,10 +96,9 @@ def register_request_ids(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from .commands import replay_command, stats_cli
+    from .cli import register_cli
 
-    app.cli.add_command(stats_cli)
-    app.cli.add_command(replay_command)
+    register_cli(app)
 
 
 def _redis_client(settings: Settings) -> redis.Redis:
