@@ -1,6 +1,8 @@
 """Gunicorn settings, read automatically by `gunicorn wsgi:app` from the project root."""
 
 import os
+import tempfile
+from pathlib import Path
 
 bind = [os.environ.get("BIND", "127.0.0.1:8000")]
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -8,6 +10,26 @@ worker_class = "sync"
 # Long enough for a worker to finish its request and ship its log buffer on SIGTERM.
 graceful_timeout = 20
 accesslog = os.environ.get("ACCESS_LOG") or None
+
+# Prometheus multiprocess mode: every worker keeps its metrics in files here, and /metrics sums them,
+# those of dead workers included. Set before any worker imports prometheus_client; one directory per
+# master (its pid), so two servers on one machine never add up each other's counts.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(Path(tempfile.gettempdir()) / f"router-metrics-{os.getpid()}"))
+
+
+def on_starting(server):
+    """Start from an empty metrics directory: counts from a previous run would be added to ours."""
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):  # only prometheus_client's files, whatever else lives there
+        stale.unlink()
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's live-only gauges; its counters and histograms stay in the sums."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def worker_exit(server, worker):

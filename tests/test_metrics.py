@@ -1,0 +1,116 @@
+"""GET /metrics: Prometheus counts in one process, and across gunicorn workers, dead ones included."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import urllib.request
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.api import activate, predict, register
+from tests.http_client import call
+from tests.support import GunicornServer, free_port, wait_for
+
+
+def samples(text: str) -> list[tuple[str, dict[str, str], float]]:
+    return [(s.name, s.labels, s.value) for family in text_string_to_metric_families(text) for s in family.samples]
+
+
+def total(text: str, name: str, **labels: str) -> float:
+    return sum(value for sample, got, value in samples(text) if sample == name and labels.items() <= got.items())
+
+
+def scrape(client) -> str:
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response.mimetype == "text/plain"
+    return response.get_data(as_text=True)
+
+
+def grew(before: str, after: str, name: str, **labels: str) -> float:
+    return total(after, name, **labels) - total(before, name, **labels)
+
+
+def test_each_prediction_is_counted_by_version_routing_and_label(client):
+    activate(client, register(client)["model_id"], 100)
+    before = scrape(client)
+    for user in range(5):
+        predict(client, "I love this!", user_id=f"user-{user}")
+    predict(client, "I love this!", model_version="1.0.0")
+    after = scrape(client)
+    sticky = {"model": "sentiment", "version": "1.0.0", "routing": "sticky", "label": "positive"}
+    assert grew(before, after, "router_predictions_total", **sticky) == 5
+    assert grew(before, after, "router_predictions_total", **{**sticky, "routing": "explicit"}) == 1
+    assert grew(before, after, "router_inference_seconds_count", model="sentiment", version="1.0.0") == 6
+    assert grew(before, after, "router_log_records_total", state="buffered") == 6
+
+
+def test_requests_are_timed_by_route_template_method_and_status(client):
+    before = scrape(client)
+    client.get("/models/00000000-0000-0000-0000-000000000000")
+    after = scrape(client)
+    labels = {"endpoint": "/models/<uuid:model_id>", "method": "GET", "status": "404"}
+    assert grew(before, after, "router_http_request_duration_seconds_count", **labels) == 1
+
+
+def test_the_routing_config_version_is_the_one_this_process_serves(app, client):
+    activate(client, register(client)["model_id"], 100)
+    served = app.extensions["router"].table().version
+    assert total(scrape(client), "router_routing_config_version") == served
+
+
+def worker_pids(server: GunicornServer) -> set[int]:
+    listed = subprocess.run(["ps", "-o", "pid=", "--ppid", str(server.process.pid)], capture_output=True, text=True)
+    return {int(pid) for pid in listed.stdout.split()}
+
+
+def send_predictions(url: str, count: int) -> set[int]:
+    """Send `count` predictions; answers the pids of the workers seen serving /health meanwhile."""
+    pids = set()
+    for index in range(count):
+        status, _ = call(url, "POST", "/predict", {"text": "a fine day", "user_id": f"u{index}"})
+        assert status == 200
+        pids.add(call(url, "GET", "/health")[1]["components"]["routing"]["pid"])
+    return pids
+
+
+def scrape_url(url: str) -> str:
+    with urllib.request.urlopen(url + "/metrics", timeout=10) as response:
+        return response.read().decode()
+
+
+@pytest.mark.slow
+def test_gunicorn_workers_are_counted_once_each_and_a_killed_workers_counts_are_kept(app, client, tmp_path):
+    settings = app.extensions["settings"]
+    env = {
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "CELERY_BROKER_URL": settings.broker_url,
+        "INSTANCE_DIR": str(settings.instance_dir),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+    }
+    activate(client, register(client)["model_id"], 100)
+    server = GunicornServer(env, free_port(), workers=2)
+    server.start()
+    try:
+        wait_for(lambda: len(worker_pids(server)) == 2, timeout=20, what="two gunicorn workers")
+        served_by = set()
+        for _ in range(10):  # the kernel may favour one worker for a while: keep going until both served
+            served_by |= send_predictions(server.url, 20)
+            if len(served_by) == 2:
+                break
+        sent = 20 * (_ + 1)
+        assert len(served_by) == 2, "both workers should have served"
+        assert total(scrape_url(server.url), "router_predictions_total") == sent
+
+        victim = next(iter(worker_pids(server)))
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: len(worker_pids(server) - {victim}) == 2, timeout=30, what="a replacement worker")
+        send_predictions(server.url, 10)
+        text = scrape_url(server.url)
+        assert total(text, "router_predictions_total") == sent + 10, server.tail(40)
+        assert total(text, "router_http_request_duration_seconds_count", endpoint="/predict") == sent + 10
+    finally:
+        server.stop()
