@@ -10,9 +10,10 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from celeryconfig import REFRESH_STATS_TASK
 from tests.api import activate, predict, register
 from tests.http_client import call
-from tests.support import GunicornServer, free_port, wait_for
+from tests.support import CeleryWorker, GunicornServer, free_port, purge_task_queue, wait_for
 
 
 def samples(text: str) -> list[tuple[str, dict[str, str], float]]:
@@ -114,3 +115,37 @@ def test_gunicorn_workers_are_counted_once_each_and_a_killed_workers_counts_are_
         assert total(text, "router_http_request_duration_seconds_count", endpoint="/predict") == sent + 10
     finally:
         server.stop()
+
+
+def worker_total(port: int, name: str) -> float:
+    try:
+        return total(scrape_url(f"http://127.0.0.1:{port}"), name)
+    except OSError:
+        return -1.0  # not serving yet
+
+
+@pytest.mark.slow
+def test_the_worker_serves_its_batch_writes_and_refreshes_on_its_own_port(app, client, worker_env):
+    purge_task_queue(worker_env)
+    port = free_port()
+    worker = CeleryWorker({**worker_env, "METRICS_PORT": str(port), "LOG_FORMAT": "json"})
+    worker.start()
+    try:
+        assert '"logger": "celery' in worker.tail(200), "the worker logs JSON lines"
+        activate(client, register(client)["model_id"], 100)
+        for user in range(25):
+            predict(client, "good", user_id=f"u{user}")
+        app.extensions["log_buffer"].flush()
+        wait_for(lambda: worker_total(port, "router_worker_rows_written_total") == 25, timeout=30, what="rows")
+        assert worker_total(port, "router_worker_batches_written_total") >= 1
+        assert worker_total(port, "router_worker_batch_write_seconds_count") >= 1
+        celery = app.extensions["celery"]
+
+        def refreshed_all() -> bool:
+            celery.send_task(REFRESH_STATS_TASK)  # again each poll: another run's transaction may hold rows back
+            return worker_total(port, "router_stats_refresh_rows_total") == 25
+
+        wait_for(refreshed_all, timeout=30, interval=0.5, what="the refresh to fold the rows")
+        assert worker_total(port, "router_stats_refresh_seconds_count") >= 1
+    finally:
+        worker.stop()
