@@ -25,6 +25,15 @@ def on_starting(server):
         stale.unlink()
 
 
+def on_exit(server):
+    """Leave no metric files behind: the next master starts from zero anyway."""
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+    if directory.name.startswith("router-metrics-") and not any(directory.iterdir()):
+        directory.rmdir()
+
+
 def child_exit(server, worker):
     """Drop a dead worker's live-only gauges; its counters and histograms stay in the sums."""
     from prometheus_client import multiprocess

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
+from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
 from celeryconfig import REFRESH_STATS_TASK
@@ -67,14 +71,25 @@ def worker_pids(server: GunicornServer) -> set[int]:
     return {int(pid) for pid in listed.stdout.split()}
 
 
-def send_predictions(url: str, count: int) -> set[int]:
-    """Send `count` predictions; answers the pids of the workers seen serving /health meanwhile."""
-    pids = set()
-    for index in range(count):
-        status, _ = call(url, "POST", "/predict", {"text": "a fine day", "user_id": f"u{index}"})
-        assert status == 200
-        pids.add(call(url, "GET", "/health")[1]["components"]["routing"]["pid"])
-    return pids
+def send_predictions(url: str, count: int) -> None:
+    """Send `count` predictions from 8 threads, so that both sync workers take some."""
+
+    def one(index: int) -> int:
+        return call(url, "POST", "/predict", {"text": "a fine day", "user_id": f"u{index}"})[0]
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(one, range(count))) == {200}
+
+
+def predictions_by_pid(directory: Path) -> dict[int, float]:
+    """What each gunicorn worker's own file holds: proof of who counted what."""
+    counted: dict[int, float] = {}
+    for path in directory.glob("counter_*.db"):
+        pid = int(path.stem.rsplit("_", 1)[1])
+        for key, value, *_ in MmapedDict.read_all_values_from_file(str(path)):
+            if json.loads(key)[1] == "router_predictions_total" and value:
+                counted[pid] = counted.get(pid, 0.0) + value
+    return counted
 
 
 def scrape_url(url: str) -> str:
@@ -85,34 +100,34 @@ def scrape_url(url: str) -> str:
 @pytest.mark.slow
 def test_gunicorn_workers_are_counted_once_each_and_a_killed_workers_counts_are_kept(app, client, tmp_path):
     settings = app.extensions["settings"]
+    directory = tmp_path / "metrics"
     env = {
         "DATABASE_URL": settings.database_url,
         "REDIS_URL": settings.redis_url,
         "CELERY_BROKER_URL": settings.broker_url,
         "INSTANCE_DIR": str(settings.instance_dir),
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        "PROMETHEUS_MULTIPROC_DIR": str(directory),
     }
     activate(client, register(client)["model_id"], 100)
     server = GunicornServer(env, free_port(), workers=2)
     server.start()
     try:
         wait_for(lambda: len(worker_pids(server)) == 2, timeout=20, what="two gunicorn workers")
-        served_by = set()
-        for _ in range(10):  # the kernel may favour one worker for a while: keep going until both served
-            served_by |= send_predictions(server.url, 20)
-            if len(served_by) == 2:
-                break
-        sent = 20 * (_ + 1)
-        assert len(served_by) == 2, "both workers should have served"
+        sent = 0
+        while sent < 2000 and len(predictions_by_pid(directory)) < 2:  # the kernel may favour one worker
+            send_predictions(server.url, 50)
+            sent += 50
+        by_pid = predictions_by_pid(directory)
+        assert len(by_pid) == 2 and sum(by_pid.values()) == sent, by_pid
         assert total(scrape_url(server.url), "router_predictions_total") == sent
 
-        victim = next(iter(worker_pids(server)))
+        victim = max(by_pid, key=by_pid.get)
         os.kill(victim, signal.SIGKILL)
         wait_for(lambda: len(worker_pids(server) - {victim}) == 2, timeout=30, what="a replacement worker")
-        send_predictions(server.url, 10)
+        send_predictions(server.url, 50)
         text = scrape_url(server.url)
-        assert total(text, "router_predictions_total") == sent + 10, server.tail(40)
-        assert total(text, "router_http_request_duration_seconds_count", endpoint="/predict") == sent + 10
+        assert total(text, "router_predictions_total") == sent + 50, server.tail(40)
+        assert total(text, "router_http_request_duration_seconds_count", endpoint="/predict") == sent + 50
     finally:
         server.stop()
 
