@@ -72,6 +72,19 @@ def test_split_set_moves_traffic_and_split_show_reads_it(app, client):
     assert "9000 slots" in flask_cli(app, "split", "show", "sentiment").stdout
 
 
+def test_split_set_with_a_stale_if_match_exits_1_and_changes_nothing(app):
+    register(app, "1.0.0")
+    register(app, "2.0.0")
+    shown = json.loads(flask_cli(app, "split", "set", "sentiment", "1.0.0=100", "--json").stdout)
+    flask_cli(app, "models", "register", "sentiment", "3.0.0")  # a change since the split was read
+    stale = flask_cli(app, "split", "set", "sentiment", "2.0.0=100", "--if-match", str(shown["config_version"]))
+    assert stale.exit_code == 1 and "changed since it was read" in stale.stderr
+    assert json.loads(flask_cli(app, "split", "show", "sentiment", "--json").stdout)["versions"] == shown["versions"]
+    current = json.loads(flask_cli(app, "split", "show", "sentiment", "--json").stdout)["config_version"]
+    fresh = flask_cli(app, "split", "set", "sentiment", "2.0.0=100", "--if-match", str(current))
+    assert fresh.exit_code == 0, fresh.output
+
+
 def test_registry_changes_are_audited_with_the_os_user_as_actor(app):
     register(app, "1.0.0")
     register(app, "2.0.0")

@@ -32,6 +32,7 @@ class LogBuffer:
         flush_seconds: float,
         batch_size: int,
         name: str = "prediction-log-shipper",
+        observe: Callable[[str, int], None] | None = None,
     ) -> None:
         self._shipper = shipper
         self._name = name
@@ -44,7 +45,7 @@ class LogBuffer:
         self._ship_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._owner_pid: int | None = None
-        self.observe: Callable[[str, int], None] | None = None  # told of each record appended
+        self.observe = observe  # told of each record appended (the Prometheus counter)
 
     def append(self, record: dict[str, Any]) -> None:
         if self._owner_pid != os.getpid():

@@ -39,6 +39,6 @@ def shipping_buffer(
         batch_size=settings.log_batch_size,
         observe=observe,
     )
-    buffer = LogBuffer(shipper, directory, settings.log_flush_seconds, settings.log_batch_size, name=thread_name)
-    buffer.observe = observe
-    return buffer
+    return LogBuffer(
+        shipper, directory, settings.log_flush_seconds, settings.log_batch_size, name=thread_name, observe=observe
+    )
