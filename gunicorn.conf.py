@@ -11,6 +11,29 @@ worker_class = "sync"
 graceful_timeout = 20
 accesslog = os.environ.get("ACCESS_LOG") or None
 
+if os.environ.get("LOG_FORMAT") == "json":
+    # gunicorn's own lines (workers booting, dying) as JSON objects too, like the app's (webapp/logs.py).
+    _json = {
+        "()": "pythonjsonlogger.json.JsonFormatter",
+        "fmt": ["asctime", "levelname", "name", "message"],
+        "rename_fields": {"asctime": "timestamp", "levelname": "level", "name": "logger"},
+        "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+    }
+    logconfig_dict = {
+        # The root logger is the app's (webapp/logs.py adds its JSON handler): none here, or lines double.
+        "root": {"level": "INFO", "handlers": []},
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
+            # The app writes the access log (LOG_REQUESTS, with the request id); gunicorn's only with ACCESS_LOG.
+            "gunicorn.access": {"level": "INFO", "handlers": ["console"] if accesslog else [], "propagate": False},
+        },
+        "formatters": {"json": _json},
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"},
+            "error_console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+        },
+    }
+
 # Prometheus multiprocess mode: every worker keeps its metrics in files here, and /metrics sums them,
 # those of dead workers included. Set before any worker imports prometheus_client; one directory per
 # master (its pid), so two servers on one machine never add up each other's counts.

@@ -11,6 +11,8 @@ import pytest
 from flask import Flask
 
 from tests.apps import make_settings, reset_state, shutdown
+from tests.http_client import call
+from tests.support import GunicornServer, free_port, wait_for
 from webapp import create_app
 from webapp.logs import configure_logging, log_handler
 
@@ -101,3 +103,30 @@ def test_no_key_and_no_prediction_text_ever_reach_a_log_line(logged_app, json_li
     assert len([r for r in records(json_lines) if r["logger"] == "webapp.access"]) == 7
     for secret in (ADMIN_KEY, PREDICT_KEY, WRONG_KEY, SECRET_TEXT, "Quixotic", "zebra"):
         assert secret not in written
+
+
+@pytest.mark.slow
+def test_under_gunicorn_every_line_is_json_and_each_request_is_logged_once(app, client):
+    settings = app.extensions["settings"]
+    env = {
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "CELERY_BROKER_URL": settings.broker_url,
+        "INSTANCE_DIR": str(settings.instance_dir),
+        "LOG_FORMAT": "json",
+        "LOG_REQUESTS": "true",
+    }
+    server = GunicornServer(env, free_port(), workers=2)
+    server.start()
+    try:
+        wait_for(lambda: call(server.url, "GET", "/models")[0] == 200, timeout=20, what="the server")
+        status, _ = call(server.url, "POST", "/predict", {"text": SECRET_TEXT})
+        assert status == 503  # nothing active: still logged, and still without the text
+        wait_for(lambda: '"status": 503' in server.tail(200), timeout=10, what="the access line")
+    finally:
+        server.stop()
+    lines = [json.loads(line) for line in server.output if line.strip()]  # each one JSON, or this raises
+    access = [line for line in lines if line["logger"] == "webapp.access" and line["route"] == "/predict"]
+    assert len(access) == 1 and access[0]["status"] == 503 and access[0]["request_id"]
+    assert any(line["logger"] == "gunicorn.error" for line in lines)
+    assert SECRET_TEXT not in "".join(server.output)
