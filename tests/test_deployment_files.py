@@ -56,6 +56,16 @@ def test_compose_environment_names_only_settings_the_code_reads(compose):
         assert set(environment) - {"BIND", "WEB_CONCURRENCY"} <= SETTING_NAMES, set(environment) - SETTING_NAMES
 
 
+def test_compose_logs_json_from_every_app_process_and_the_worker_serves_metrics(compose):
+    for name in APP_SERVICES:
+        environment = compose["services"][name]["environment"]
+        assert environment["LOG_FORMAT"] == "json", name
+    assert compose["services"]["web"]["environment"]["LOG_REQUESTS"] == "true"
+    worker = compose["services"]["worker"]
+    port = Settings.from_env({k: v for k, v in worker["environment"].items() if "${" not in str(v)}).metrics_port
+    assert port is not None and str(port) in worker["expose"]
+
+
 def test_compose_settings_parse_and_point_at_the_compose_services(compose):
     environment = {k: v for k, v in compose["services"]["web"]["environment"].items() if "${" not in str(v)}
     settings = Settings.from_env(environment)

@@ -17,6 +17,7 @@ from .errors import register_error_handlers
 from .extensions import db, migrate
 from .feedback.pipeline import feedback_buffer
 from .http import MAX_BODY_BYTES
+from .logs import configure_logging
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +33,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.json.sort_keys = False  # keep fields in the order the schemas declare them
     app.extensions["settings"] = settings
-    _configure_logging()
+    configure_logging(settings)
     register_extensions(app, settings)
     register_blueprints(app)
     register_error_handlers(app)
     register_request_ids(app)
+    register_metrics(app)
     register_commands(app)
     _announce(settings)
     app.extensions["keys"].announce()
@@ -48,6 +50,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     from .celery_app import init_celery
     from .logpipe.chain import shipping_buffer
     from .logpipe.wire import encode_batch
+    from .metrics.instruments import count_log_records
     from .routing.router import Router
     from .routing.store import DatabaseConfigStore, RedisConfigStore
 
@@ -71,6 +74,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
         task_name=WRITE_BATCH_TASK,
         encode=encode_batch,
         thread_name="prediction-log-shipper",
+        observe=count_log_records,
     )
     app.extensions["feedback_buffer"] = feedback_buffer(celery, settings)
 
@@ -80,12 +84,14 @@ def register_blueprints(app: Flask) -> None:
     from .docs import bp as docs_bp
     from .experiments.views import bp as experiments_bp
     from .feedback import bp as feedback_bp
+    from .metrics import bp as metrics_bp
     from .predict import bp as predict_bp
     from .registry import bp as registry_bp
     from .stats import bp as stats_bp
     from .system import bp as system_bp
 
-    for blueprint in (registry_bp, stats_bp, predict_bp, feedback_bp, experiments_bp, system_bp, docs_bp, audit_bp):
+    blueprints = (registry_bp, stats_bp, predict_bp, feedback_bp, experiments_bp, system_bp, docs_bp, audit_bp)
+    for blueprint in (*blueprints, metrics_bp):
         app.register_blueprint(blueprint)
 
 
@@ -95,11 +101,20 @@ def register_request_ids(app: Flask) -> None:
     assign_and_echo(app)
 
 
-def register_commands(app: Flask) -> None:
-    from .commands import replay_command, stats_cli
+def register_metrics(app: Flask) -> None:
+    """Time every request for /metrics and, with LOG_REQUESTS, write the access log."""
+    from .logs import register_access_log
+    from .metrics import register_request_timing
 
-    app.cli.add_command(stats_cli)
-    app.cli.add_command(replay_command)
+    register_request_timing(app)
+    if app.extensions["settings"].log_requests:
+        register_access_log(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register_cli
+
+    register_cli(app)
 
 
 def _redis_client(settings: Settings) -> redis.Redis:
@@ -121,11 +136,6 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     if isinstance(dbapi_connection, sqlite3.Connection):
         dbapi_connection.execute("PRAGMA journal_mode=WAL")
         dbapi_connection.execute("PRAGMA synchronous=NORMAL")
-
-
-def _configure_logging() -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def _announce(settings: Settings) -> None:

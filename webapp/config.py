@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -69,6 +70,13 @@ class Settings(BaseModel):
     # The sequential tests are tightest at this many labelled predictions (all arms together).
     sequential_target_n: int = Field(5000, ge=100, alias="SEQUENTIAL_TARGET_N")
 
+    # The Celery worker serves its Prometheus metrics on this port (unset: not served).
+    metrics_port: int | None = Field(None, ge=1, le=65535, alias="METRICS_PORT")
+    # "json": one JSON object per log line (production); "text": human-readable lines.
+    log_format: Literal["text", "json"] = Field("text", alias="LOG_FORMAT")
+    # One access-log line per request (request id, route, status, duration): a write per request.
+    log_requests: bool = Field(False, alias="LOG_REQUESTS")
+
     admin_api_keys: frozenset[str] = Field(frozenset(), alias="ADMIN_API_KEYS")
     predict_api_keys: frozenset[str] = Field(frozenset(), alias="PREDICT_API_KEYS")
     read_api_keys: frozenset[str] = Field(frozenset(), alias="READ_API_KEYS")
@@ -78,7 +86,7 @@ class Settings(BaseModel):
     def _parse_keys(cls, value: object) -> object:
         return _split_keys(value) if isinstance(value, str) or value is None else value
 
-    @field_validator("database_url", "redis_url", "celery_broker_url", "spool_dir", mode="before")
+    @field_validator("database_url", "redis_url", "celery_broker_url", "spool_dir", "metrics_port", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

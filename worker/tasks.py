@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from celery import Task, shared_task
@@ -10,17 +11,20 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from celeryconfig import REFRESH_STATS_TASK, WRITE_BATCH_TASK, WRITE_FEEDBACK_TASK, retry_countdown
 from webapp.feedback.ingest import write_feedback_batch
 from webapp.logpipe.ingest import write_prediction_log_batch
+from webapp.metrics.instruments import observe_batch, observe_refresh
 from webapp.stats.refresh import refresh_stats
 
 
 @shared_task(name=WRITE_BATCH_TASK, bind=True, max_retries=None)  # an outage delays logs, never discards them
 def write_batch(self: Task, payload: str) -> dict[str, int]:
     """Store a batch of prediction logs (`webapp.logpipe.wire`); a redelivered batch inserts nothing twice."""
+    started = time.perf_counter()
     try:
         result = write_prediction_log_batch(payload)
     except (OperationalError, InterfaceError) as exc:  # the database is unreachable, not the data bad
         visibility = self.app.conf.broker_transport_options.get("visibility_timeout")
         raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries, visibility)) from exc
+    observe_batch(result.inserted, result.rejected, time.perf_counter() - started)
     return {"received": result.received, "inserted": result.inserted, "rejected": result.rejected}
 
 
@@ -38,4 +42,7 @@ def write_feedback(self: Task, payload: str) -> dict[str, int]:
 @shared_task(name=REFRESH_STATS_TASK)
 def refresh() -> dict[str, Any]:
     """Fold newly committed prediction logs into model_stats."""
-    return refresh_stats().as_dict()
+    result = refresh_stats()
+    if not result.skipped:
+        observe_refresh(result.rows, result.duration_ms / 1000)
+    return result.as_dict()

@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ class LogBuffer:
         flush_seconds: float,
         batch_size: int,
         name: str = "prediction-log-shipper",
+        observe: Callable[[str, int], None] | None = None,
     ) -> None:
         self._shipper = shipper
         self._name = name
@@ -43,11 +45,14 @@ class LogBuffer:
         self._ship_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._owner_pid: int | None = None
+        self.observe = observe  # told of each record appended (the Prometheus counter)
 
     def append(self, record: dict[str, Any]) -> None:
         if self._owner_pid != os.getpid():
             self._start()
         self._records.append(record)
+        if self.observe is not None:
+            self.observe("buffered", 1)
         if len(self._records) >= self._batch_size:
             self._wake.set()
 

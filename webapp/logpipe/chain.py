@@ -11,7 +11,7 @@ from celery import Celery
 from ..config import Settings
 from .buffer import LogBuffer
 from .publisher import CeleryPublisher
-from .shipper import Shipper
+from .shipper import Observe, Shipper
 from .spool import Spool
 
 
@@ -23,6 +23,7 @@ def shipping_buffer(
     task_name: str,
     encode: Callable[[list[dict[str, Any]]], str],
     thread_name: str,
+    observe: Observe | None = None,
 ) -> LogBuffer:
     """A buffer whose records travel as `task_name` batches, spooled and counted under `directory`."""
     publisher = CeleryPublisher(
@@ -33,6 +34,11 @@ def shipping_buffer(
         encode=encode,
     )
     shipper = Shipper(
-        publisher.publish, Spool(directory, settings.spool_max_records), batch_size=settings.log_batch_size
+        publisher.publish,
+        Spool(directory, settings.spool_max_records),
+        batch_size=settings.log_batch_size,
+        observe=observe,
     )
-    return LogBuffer(shipper, directory, settings.log_flush_seconds, settings.log_batch_size, name=thread_name)
+    return LogBuffer(
+        shipper, directory, settings.log_flush_seconds, settings.log_batch_size, name=thread_name, observe=observe
+    )

@@ -17,14 +17,23 @@ log = logging.getLogger(__name__)
 COUNTERS_SECONDS = 1.0
 
 Publish = Callable[[list[dict[str, Any]]], None]
+# Told of every count as it happens (the Prometheus counters): state, how many records.
+Observe = Callable[[str, int], None]
 
 
 class Shipper:
     """Publish or spool; never block long, never drop silently. Used from one thread only."""
 
     def __init__(
-        self, publish: Publish, spool: Spool, batch_size: int, retry_seconds: float = 1.0, clock=time.monotonic
+        self,
+        publish: Publish,
+        spool: Spool,
+        batch_size: int,
+        retry_seconds: float = 1.0,
+        clock=time.monotonic,
+        observe: Observe | None = None,
     ) -> None:
+        self._observe = observe
         self._publish = publish
         self._spool = spool
         self._batch_size = batch_size
@@ -104,3 +113,5 @@ class Shipper:
     def _count(self, name: str, amount: int) -> None:
         self.counters[name] += amount
         self._counters_dirty = True
+        if self._observe is not None:
+            self._observe(name, amount)

@@ -8,6 +8,7 @@ from flask import current_app
 
 from ..contract import endpoint
 from ..http import json_response, parse_json
+from ..metrics.instruments import count_prediction
 from ..schemas import PredictionOut, PredictRequest
 from . import bp, service, shadow
 
@@ -27,6 +28,9 @@ def predict():
     extensions = current_app.extensions
     table, logs = extensions["router"].table(), extensions["log_buffer"]
     result = service.predict(request, table, logs)
+    count_prediction(
+        result.model_name, result.model_version, result.routing, result.prediction, result.latency_ms / 1000
+    )
     response = json_response(result)
     mirrors = shadow.pick(table, result)
     if mirrors:  # after the answer has been sent, never before

@@ -198,3 +198,11 @@ def _validated_params(algorithm: str, params: dict) -> dict:
     except ValidationError as exc:
         details = [{**detail, "field": f"params.{detail['field']}"} for detail in validation_details(exc)]
         raise ValidationFailed(f"invalid params for {algorithm}", details) from None
+
+
+def find_version(name: str, version: str) -> ModelVersion:
+    """A version by its name and version string, archived ones included; 404 if none."""
+    found = db.session.scalar(select(ModelVersion).where(ModelVersion.name == name, ModelVersion.version == version))
+    if found is None:
+        raise NotFound(f"model {name!r} has no version {version!r}")
+    return found

@@ -6,25 +6,16 @@ from flask import Response, current_app, request
 
 from ..contract import endpoint
 from ..http import json_response, parse_json
-from ..schemas import SplitOut, SplitRequest, SplitVersionOut
+from ..schemas import SplitOut, SplitRequest
 from . import bp
+from .shapes import split_out
 from .split_service import SplitView, read_split, set_split
 
 TAG = "registry"
 
 
 def _answer(split: SplitView) -> Response:
-    body = SplitOut(
-        name=split.name,
-        config_version=split.config_version,
-        total_percent=split.total_percent,
-        versions=[
-            SplitVersionOut(
-                model_id=str(version.id), version=version.version, traffic_percent=version.traffic_percent, slots=slots
-            )
-            for version, slots in split.versions
-        ],
-    )
+    body = split_out(split)
     response = json_response(body)
     response.set_etag(str(split.config_version))
     return response

@@ -9,30 +9,12 @@ from pydantic import TypeAdapter
 
 from ..contract import endpoint
 from ..http import json_response, parse_json, parse_query
-from ..models import ModelVersion
 from ..schemas import Activate, ModelListQuery, ModelVersionOut, RegisterModel, Shadow
 from . import bp, service
+from .shapes import version_out as _out
 
 TAG = "registry"
 _VERSIONS = TypeAdapter(list[ModelVersionOut])
-
-
-def _out(version: ModelVersion) -> ModelVersionOut:
-    return ModelVersionOut(
-        model_id=str(version.id),
-        name=version.name,
-        version=version.version,
-        description=version.description,
-        accuracy=version.accuracy,
-        algorithm=version.algorithm,
-        params=version.params or {},
-        status=version.status,
-        traffic_percent=version.traffic_percent,
-        shadow_percent=version.shadow_percent,
-        created_at=version.created_at,
-        activated_at=version.activated_at,
-        archived_at=version.archived_at,
-    )
 
 
 def _publish_routing() -> None:

@@ -17,6 +17,7 @@ from flask import Flask
 from redis.exceptions import RedisError
 
 from ..errors import ServiceUnavailable
+from ..metrics.instruments import observe_config_version
 from .allocation import RoutingTable
 from .config import PredictorCache, build_table, current_version, read_config
 from .store import ConfigStore
@@ -66,6 +67,7 @@ class Router:
                 self._mark_success(now)
                 return False
             self._table = build_table(config, self._predictors)
+            observe_config_version(self._table.version)
             self._mark_success(now)
             return True
 
@@ -77,6 +79,7 @@ class Router:
         except (RedisError, OSError) as exc:  # the change is committed; the healing check republishes
             log.warning("routing config %s not published to %s: %s", config["version"], self._store.name, exc)
         self._table = build_table(config, self._predictors)
+        observe_config_version(self._table.version)
 
     def status(self) -> dict[str, Any]:
         table = self._table

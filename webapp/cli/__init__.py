@@ -1,0 +1,17 @@
+"""The `flask` commands for ops, one module per domain, all through the REST API's service functions."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_cli(app: Flask) -> None:
+    """Add every ops command group to `app.cli`."""
+    from .experiment import experiment_cli
+    from .models import models_cli
+    from .replay import replay_command
+    from .split import split_cli
+    from .stats import stats_cli
+
+    for command in (models_cli, split_cli, experiment_cli, stats_cli, replay_command):
+        app.cli.add_command(command)

@@ -1,0 +1,84 @@
+"""Process logging: human lines, or one JSON object per line (LOG_FORMAT=json), and the access log.
+
+Every record made during a request carries that request's id (the X-Request-ID the answer echoes).
+The access log names the route template, never the body or the headers: no API key and no
+prediction text can reach it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import IO
+
+from flask import Flask, Response, g, has_request_context, request
+from pythonjsonlogger.json import JsonFormatter
+
+from .config import Settings
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+JSON_FIELDS = ["asctime", "levelname", "name", "message"]
+JSON_NAMES = {"asctime": "timestamp", "levelname": "level", "name": "logger"}
+access_log = logging.getLogger("webapp.access")
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamp each record with the current request's id (None outside a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = g.get("request_id") if has_request_context() else None
+        return True
+
+
+def json_formatter() -> logging.Formatter:
+    """One JSON object per record: timestamp, level, logger, message, request_id and any extras."""
+    return JsonFormatter(JSON_FIELDS, rename_fields=JSON_NAMES, datefmt="%Y-%m-%dT%H:%M:%S%z")
+
+
+def log_handler(log_format: str, stream: IO[str] | None = None) -> logging.Handler:
+    """A stream handler in `log_format` ("json" or "text") that adds the request id."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(json_formatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    handler.addFilter(RequestIdFilter())
+    handler.router_handler = True  # type: ignore[attr-defined]
+    return handler
+
+
+def configure_logging(settings: Settings) -> None:
+    """Install the handler for LOG_FORMAT on the root logger, once per process."""
+    root = logging.getLogger()
+    if settings.log_format == "text" and root.handlers:
+        return  # someone (pytest, an embedding program) already chose; text adds nothing to it
+    for handler in [h for h in root.handlers if getattr(h, "router_handler", False)]:
+        root.removeHandler(handler)
+    if settings.log_format == "json" or not root.handlers:
+        root.addHandler(log_handler(settings.log_format))
+        root.setLevel(logging.INFO)
+
+
+def register_access_log(app: Flask) -> None:
+    """With LOG_REQUESTS, log one line per answered request: id, method, route, status, duration."""
+
+    @app.before_request
+    def _start_clock() -> None:
+        g.access_started = time.perf_counter()
+
+    @app.after_request
+    def _log_request(response: Response) -> Response:
+        started = g.get("access_started")
+        if started is not None:
+            route = request.url_rule.rule if request.url_rule is not None else None
+            access_log.info(
+                "%s %s %s",
+                request.method,
+                route or "(no route)",
+                response.status_code,
+                extra={
+                    "method": request.method,
+                    "route": route,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                },
+            )
+        return response
