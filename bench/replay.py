@@ -211,7 +211,7 @@ def setup_fifty_fifty(client: Client, model: str) -> None:
         if status not in (201, 409):
             raise ReplayError(f"registering {model} {version} answered {status}: {body}")
     status, body = client.call("GET", f"/models?name={model}")
-    ids = {entry["version"]: entry["model_id"] for entry in body["models"]}
+    ids = {entry["version"]: entry["model_id"] for entry in body}  # GET /models answers a plain list
     for version in ("1.0.0", "2.0.0"):  # deactivate first: the other one may hold more than 50%
         client.call("POST", f"/models/{ids[version]}/deactivate")
     for version in ("1.0.0", "2.0.0"):

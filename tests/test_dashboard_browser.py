@@ -1,0 +1,103 @@
+"""The dashboard in a real browser (Debian's chromium through Playwright) against gunicorn, a Celery
+worker and Postgres, after a short replay with feedback."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from bench.datasets import load_labelled_sets
+from bench.replay import Client, ReplayPlan, replay, setup_fifty_fifty
+from tests.http_client import call, reachable
+from tests.support import ROOT, GunicornServer, free_port, unavailable, wait_for
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+SPLIT_CHANGE_SECONDS = 15
+
+
+@pytest.fixture
+def service(app, celery_worker, worker_env):
+    """gunicorn (2 workers) on the emptied test database, writing through the session's Celery worker."""
+    server = GunicornServer(worker_env, free_port(), workers=2)
+    server.start()
+    wait_for(lambda: reachable(server.url), timeout=30, what="gunicorn")
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def browser():
+    """Headless chromium from the Debian package; Playwright never downloads a browser here."""
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        unavailable("chromium", "apt-get install -y chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("Playwright for Python", "pip install -r requirements-dev.txt")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield launched
+        launched.close()
+
+
+def watched_page(browser, console_errors: list[str], outside: list[str]):
+    """A page that records console errors and aborts (and records) any request not to 127.0.0.1."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
+    page.on("pageerror", lambda error: console_errors.append(str(error)))
+
+    def only_local(route):
+        if urlsplit(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    return page
+
+
+def legend(page, chart: str) -> list[str]:
+    return page.locator(f"#model-sentiment .{chart} .legendtext").all_inner_texts()
+
+
+def test_dashboard_shows_the_experiment_and_follows_a_split_change(service, browser):
+    texts = load_labelled_sets()["amazon"][:600]
+    setup_fifty_fifty(Client(service, None), "sentiment")
+    result = replay(texts, ReplayPlan(url=service, rate=300, users=200, feedback=True))
+    assert not result.errors and sum(result.served.values()) == 600
+
+    console_errors: list[str] = []
+    outside: list[str] = []
+    page = watched_page(browser, console_errors, outside)
+    page.goto(f"{service}/")  # a browser asks for text/html: redirected to the page
+    assert page.url == f"{service}/dashboard"
+    page.wait_for_selector("#model-sentiment .accuracy .errorbar", timeout=15_000)
+
+    assert legend(page, "split") == ["1.0.0 (active)", "2.0.0 (active)"]
+    assert legend(page, "rate") == ["1.0.0", "2.0.0"]
+    assert legend(page, "latency") == ["p50", "p95"]
+    assert legend(page, "accuracy") == ["1.0.0", "2.0.0"]
+    assert page.locator("#model-sentiment .accuracy .errorbar").count() == 2
+    assert "decision:" in page.locator("#model-sentiment .verdict").inner_text()
+    assert page.locator("#model-sentiment .rollout").inner_text() == "No rollout."
+    assert page.locator("#model-sentiment .audit tbody tr").count() >= 3  # two registrations and the split
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+    status, _ = call(service, "PUT", "/models/sentiment/split", {"weights": {"2.0.0": 100}})
+    assert status == 200
+    page.wait_for_function(
+        """() => [...document.querySelectorAll("#model-sentiment .split .legendtext")]
+                   .some((text) => text.textContent === "1.0.0 (inactive)")""",
+        timeout=SPLIT_CHANGE_SECONDS * 1000,
+    )
+    page.screenshot(path=str(ARTIFACTS / "dashboard-after-split.png"), full_page=True)
+    assert console_errors == []
+    assert outside == []
