@@ -27,8 +27,15 @@ def service(app, celery_worker, worker_env):
     server = GunicornServer(worker_env, free_port(), workers=2)
     server.start()
     wait_for(lambda: reachable(server.url), timeout=30, what="gunicorn")
+    # On this loaded machine a web worker's first broker connection can time out (503); the replay
+    # stops at the first 503 from POST /models/stats/refresh, so both workers connect first.
+    wait_for(lambda: all(refresh_queued(server.url) for _ in range(4)), timeout=90, interval=0.5, what="refresh")
     yield server.url
     server.stop()
+
+
+def refresh_queued(url: str) -> bool:
+    return call(url, "POST", "/models/stats/refresh")[0] == 202
 
 
 @pytest.fixture
@@ -64,7 +71,7 @@ def watched_page(browser, console_errors: list[str], outside: list[str]):
 
 
 def legend(page, chart: str) -> list[str]:
-    return page.locator(f"#model-sentiment .{chart} .legendtext").all_inner_texts()
+    return page.locator(f"#model-sentiment .{chart} .legendtext").all_text_contents()
 
 
 def test_dashboard_shows_the_experiment_and_follows_a_split_change(service, browser):
@@ -79,6 +86,8 @@ def test_dashboard_shows_the_experiment_and_follows_a_split_change(service, brow
     page.goto(f"{service}/")  # a browser asks for text/html: redirected to the page
     assert page.url == f"{service}/dashboard"
     page.wait_for_selector("#model-sentiment .accuracy .errorbar", timeout=15_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
     assert legend(page, "split") == ["1.0.0 (active)", "2.0.0 (active)"]
     assert legend(page, "rate") == ["1.0.0", "2.0.0"]
@@ -88,8 +97,6 @@ def test_dashboard_shows_the_experiment_and_follows_a_split_change(service, brow
     assert "decision:" in page.locator("#model-sentiment .verdict").inner_text()
     assert page.locator("#model-sentiment .rollout").inner_text() == "No rollout."
     assert page.locator("#model-sentiment .audit tbody tr").count() >= 3  # two registrations and the split
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
     status, _ = call(service, "PUT", "/models/sentiment/split", {"weights": {"2.0.0": 100}})
     assert status == 200

@@ -70,7 +70,10 @@ function drawSplit(element, versions) {
     y: rows,
     x: hasShadow ? [Number(v.traffic_percent), Number(v.shadow_percent)] : [Number(v.traffic_percent)],
   }));
-  const layout = { ...LAYOUT, title: { text: "Split, % of traffic" }, barmode: "stack", xaxis: { range: [0, 100] } };
+  const layout = {
+    ...LAYOUT, title: { text: "Split, % of traffic" }, barmode: "stack", xaxis: { range: [0, 100] },
+    legend: { ...LAYOUT.legend, traceorder: "normal" }, // stacked bars would list the versions backwards
+  };
   Plotly.react(element.querySelector(".split"), traces, layout, PLOT_CONFIG);
 }
 
@@ -130,11 +133,11 @@ function describeRollout(rollouts) {
   return `Active ${kind}: ${current.state}, step ${current.step ?? "?"}; guardrails: ${guardrails || "none"}.`;
 }
 
-function fillAudit(element, entries) {
+function fillAudit(element, entries, versionOf) {
   const body = element.querySelector(".audit tbody");
   body.replaceChildren(...entries.map((entry) => {
     const row = document.createElement("tr");
-    const version = entry.after && entry.after.version ? entry.after.version : "";
+    const version = versionOf.get(entry.model_id) || (entry.after && entry.after.version) || "";
     for (const value of [entry.at, entry.action, version, entry.actor, JSON.stringify(entry.after)]) {
       const cell = document.createElement("td");
       cell.textContent = value;
@@ -157,7 +160,7 @@ async function drawModel(name, versions, stats, timeseries, rolloutsDeclared) {
   drawAccuracy(element, experiment);
   element.querySelector(".verdict").textContent = verdict(experiment);
   element.querySelector(".rollout").textContent = describeRollout(rollouts);
-  fillAudit(element, audit.entries);
+  fillAudit(element, audit.entries, new Map(versions.map((v) => [v.model_id, v.version])));
 }
 
 let rolloutsDeclared = null; // whether this service has GET /models/<name>/rollouts, read once from the contract
