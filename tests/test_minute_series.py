@@ -14,12 +14,12 @@ from sqlalchemy import select
 
 from tests.api import register
 from tests.apps import make_settings, shutdown
-from tests.records import log_record
+from tests.records import log_record, refresh_settled
 from webapp import create_app
 from webapp.extensions import db
 from webapp.logpipe.ingest import write_prediction_logs
 from webapp.models import PredictionMinute
-from webapp.stats.refresh import rebuild_stats, refresh_stats
+from webapp.stats.refresh import rebuild_stats
 
 
 @pytest.fixture(params=["postgres", "sqlite"])
@@ -67,10 +67,11 @@ def test_incremental_series_equals_the_known_counts_and_a_recompute(any_app):
     with any_app.app_context():
         for batch in batches:  # each refresh adds to minutes an earlier one already wrote
             write_prediction_logs(batch)
-            refresh_stats()
+            refresh_settled()
         incremental = stored_cells()
         assert incremental == per_minute([r for batch in batches for r in batch])
         rebuild_stats()
+        refresh_settled()  # another run's open transaction may hold the window back
         assert stored_cells() == incremental
 
 
@@ -78,8 +79,8 @@ def test_a_refresh_with_no_new_rows_changes_no_minute(any_app):
     records = records_over_the_last_hour(str(uuid.uuid4()), 100, seed=7)
     with any_app.app_context():
         write_prediction_logs(records)
-        refresh_stats()
-        refresh_stats()
+        refresh_settled()
+        refresh_settled()
         assert stored_cells() == per_minute(records)
 
 
@@ -89,7 +90,7 @@ def test_minutes_older_than_the_retention_are_dropped(any_app):
     recent = log_record(model_id)
     with any_app.app_context():
         write_prediction_logs([old, recent])
-        refresh_stats()
+        refresh_settled()
         assert stored_cells() == per_minute([recent])
 
 
@@ -106,7 +107,7 @@ def test_timeseries_endpoint_answers_known_counts_with_zeros_filled(any_app):
     records += [log_record(two["model_id"], "2.0.0", created_at=now.isoformat()), log_record(other["model_id"])]
     with any_app.app_context():
         write_prediction_logs(records)
-        refresh_stats()
+        refresh_settled()
     body = client.get("/models/stats/timeseries?model=sentiment&minutes=60").get_json()
     assert len(body["minutes"]) == 60
     assert datetime.fromisoformat(body["minutes"][-1]) == now
