@@ -108,3 +108,41 @@ def test_dashboard_shows_the_experiment_and_follows_a_split_change(service, brow
     page.screenshot(path=str(ARTIFACTS / "dashboard-after-split.png"), full_page=True)
     assert console_errors == []
     assert outside == []
+
+
+@pytest.fixture
+def keyed_service(app, worker_env):
+    """gunicorn whose read scope needs a key (the registry stays open, to set up without one)."""
+    server = GunicornServer({**worker_env, "READ_API_KEYS": READ_KEY}, free_port(), workers=2)
+    server.start()
+    wait_for(lambda: call(server.url, "GET", "/")[0] == 200, timeout=30, what="gunicorn")
+    yield server.url
+    server.stop()
+
+
+READ_KEY = "dashboard-read-key"
+
+
+def test_dashboard_asks_for_the_read_key_and_sends_it_only_as_a_header(keyed_service, browser):
+    for version in ("1.0.0", "2.0.0"):
+        assert call(keyed_service, "POST", "/models", {"name": "sentiment", "version": version})[0] == 201
+    console_errors: list[str] = []
+    outside: list[str] = []
+    page = watched_page(browser, console_errors, outside)
+    sent: list[tuple[str, str | None]] = []
+    page.on("request", lambda request: sent.append((request.url, request.headers.get("x-api-key"))))
+    page.goto(f"{keyed_service}/dashboard")
+    page.wait_for_selector("#key-form:not([hidden])", timeout=15_000)
+    page.fill("#key-input", READ_KEY)
+    page.click("#key-form button")
+    page.wait_for_selector("#model-sentiment .split .legendtext", timeout=15_000)
+
+    assert legend(page, "split") == ["1.0.0 (inactive)", "2.0.0 (inactive)"]
+    assert page.evaluate("sessionStorage.getItem('router.readKey')") == READ_KEY
+    assert all(READ_KEY not in url for url, _ in sent)
+    assert ("/models/stats/timeseries?minutes=60", READ_KEY) in [
+        (urlsplit(u).path + "?" + urlsplit(u).query, k) for u, k in sent
+    ]
+    assert outside == []
+    # The only console errors are the browser's notes on the 401s that made the page ask for the key.
+    assert all("401" in error for error in console_errors), console_errors
