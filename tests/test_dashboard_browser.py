@@ -88,6 +88,7 @@ def test_dashboard_shows_the_experiment_and_follows_a_split_change(service, brow
     page.wait_for_selector("#model-sentiment .accuracy .errorbar", timeout=15_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    assert outside == []
 
     assert legend(page, "split") == ["1.0.0 (active)", "2.0.0 (active)"]
     assert legend(page, "rate") == ["1.0.0", "2.0.0"]

@@ -95,8 +95,9 @@ function drawLatency(element, stats) {
   Plotly.react(element.querySelector(".latency"), traces, layout, PLOT_CONFIG);
 }
 
-function drawAccuracy(element, experiment) {
+function drawAccuracy(element, experiment, order) {
   const arms = (experiment ? experiment.arms : []).filter((arm) => arm.accuracy !== null);
+  arms.sort((a, b) => order(a) - order(b));
   const traces = arms.map((arm) => ({
     type: "scatter",
     mode: "markers",
@@ -155,9 +156,11 @@ async function drawModel(name, versions, stats, timeseries, rolloutsDeclared) {
     rolloutsDeclared ? api(`/models/${encodeURIComponent(name)}/rollouts`, { allow404: true }) : null,
   ]);
   drawSplit(element, versions);
-  drawRate(element, { minutes: timeseries.minutes, series: timeseries.series.filter((s) => s.model_name === name) });
+  const order = (s) => versions.findIndex((v) => v.model_id === s.model_id); // registry order, oldest first
+  const series = timeseries.series.filter((s) => s.model_name === name).sort((a, b) => order(a) - order(b));
+  drawRate(element, { minutes: timeseries.minutes, series });
   drawLatency(element, stats.filter((s) => s.model_name === name && s.request_count > 0));
-  drawAccuracy(element, experiment);
+  drawAccuracy(element, experiment, order);
   element.querySelector(".verdict").textContent = verdict(experiment);
   element.querySelector(".rollout").textContent = describeRollout(rollouts);
   fillAudit(element, audit.entries, new Map(versions.map((v) => [v.model_id, v.version])));
