@@ -23,6 +23,7 @@ DATA_TABLES = (
     "routing_splits",
     "splits",
     "audit_log",
+    "prediction_minutes",
 )
 
 

@@ -81,6 +81,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .audit import bp as audit_bp
+    from .dashboard import bp as dashboard_bp
     from .docs import bp as docs_bp
     from .experiments.views import bp as experiments_bp
     from .feedback import bp as feedback_bp
@@ -91,7 +92,7 @@ def register_blueprints(app: Flask) -> None:
     from .system import bp as system_bp
 
     blueprints = (registry_bp, stats_bp, predict_bp, feedback_bp, experiments_bp, system_bp, docs_bp, audit_bp)
-    for blueprint in (*blueprints, metrics_bp):
+    for blueprint in (*blueprints, metrics_bp, dashboard_bp):
         app.register_blueprint(blueprint)
 
 

@@ -191,3 +191,14 @@ class StatsCursor(db.Model):
     rows_last_refresh: Mapped[int] = mapped_column(BigInteger, default=0)
     # The same kind of horizon for the feedback table.
     feedback_position: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class PredictionMinute(db.Model):
+    """Predictions per version per minute (UTC), added to by each stats refresh: the dashboard's series."""
+
+    __tablename__ = "prediction_minutes"
+    __table_args__ = (Index("ix_prediction_minutes_minute", "minute"),)
+
+    model_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    minute: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -12,7 +12,8 @@ Which rows are new:
 - SQLite: one writer at a time, so row ids become visible in order; the last id read is enough.
 
 The same transaction folds feedback into outcome totals and routed traffic into allocation counts
-(`webapp/experiments/outcomes.py`, `allocations.py`), with the same kind of window for feedback.
+(`webapp/experiments/outcomes.py`, `allocations.py`), with the same kind of window for feedback,
+and every new row into the per-minute series (`minutes.py`).
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from ..experiments.allocations import fold_allocations
 from ..experiments.outcomes import fold_outcomes
 from ..experiments.tables import AllocationCount, AllocationUser, ConfusionCell, Feedback, OutcomeStats
 from ..extensions import db
-from ..models import LatencyHistogram, ModelStats, PredictionLog, StatsCursor, utcnow
+from ..models import LatencyHistogram, ModelStats, PredictionLog, PredictionMinute, StatsCursor, utcnow
 from .histogram import percentiles
+from .minutes import fold_minutes
 
 # Arbitrary but fixed: the key of the advisory lock that serializes refreshes on Postgres.
 REFRESH_LOCK_KEY = 7_301_150_881
@@ -67,6 +69,7 @@ def refresh_stats() -> RefreshResult:
             _merge_totals(model_id, row)
         _merge_histograms(histograms, list(totals))
         fold_allocations(window)
+        fold_minutes(window)
         cursor.feedback_position, _ = fold_outcomes((cursor.position, position), cursor.feedback_position)
         rows = sum(row["request_count"] for row in totals.values())
         cursor.position, cursor.refreshed_at, cursor.rows_last_refresh = position, utcnow(), rows
@@ -79,7 +82,16 @@ def refresh_stats() -> RefreshResult:
 
 def rebuild_stats() -> RefreshResult:
     """Forget the materialized statistics and recompute them from every log row (ops, tests)."""
-    for table in (LatencyHistogram, ModelStats, OutcomeStats, ConfusionCell, AllocationCount, AllocationUser):
+    tables = (
+        LatencyHistogram,
+        ModelStats,
+        OutcomeStats,
+        ConfusionCell,
+        AllocationCount,
+        AllocationUser,
+        PredictionMinute,
+    )
+    for table in tables:
         db.session.execute(table.__table__.delete())
     db.session.execute(
         Feedback.__table__.update().values(

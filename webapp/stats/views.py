@@ -13,8 +13,10 @@ from ..http import json_response, parse_query
 from ..logpipe.publisher import BROKER_ERRORS
 from ..schemas import ModelFilter, Performance, RefreshQueued, StatsEntry
 from . import bp
+from .minutes import minute_series
 from .performance import performance
 from .queries import stats_entries
+from .series_schemas import Timeseries, TimeseriesQuery
 
 TAG = "statistics"
 _ENTRIES = TypeAdapter(list[StatsEntry])
@@ -26,6 +28,19 @@ _ENTRIES = TypeAdapter(list[StatsEntry])
 )
 def list_stats():
     return json_response(stats_entries(parse_query(ModelFilter).model), adapter=_ENTRIES)
+
+
+@bp.get("/stats/timeseries")
+@endpoint(
+    "read",
+    "Predictions per minute per version, from the materialized series",
+    tag=TAG,
+    query=TimeseriesQuery,
+    responses={200: Timeseries},
+)
+def stats_timeseries():
+    query = parse_query(TimeseriesQuery)
+    return json_response(Timeseries.model_validate(minute_series(query.model, query.minutes)))
 
 
 @bp.post("/stats/refresh")
