@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -110,8 +111,12 @@ class ManagedProcess:
 
 class CeleryWorker(ManagedProcess):
     ready_marker = " ready."
+    _started = itertools.count()
 
     def __init__(self, env: dict[str, str], concurrency: int = 2) -> None:
+        # A node name of its own: two workers named alike on one vhost fight over the exclusive
+        # remote-control queue, and the second one exits.
+        name = f"test-{os.getpid()}-{next(self._started)}@%h"
         super().__init__(
             [
                 sys.executable,
@@ -125,6 +130,7 @@ class CeleryWorker(ManagedProcess):
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
+                f"--hostname={name}",
             ],
             env,
             "celery worker",
