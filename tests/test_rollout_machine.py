@@ -146,3 +146,8 @@ def test_resuming_a_running_rollout_is_refused():
 def test_candidate_share_is_the_step_share_of_the_pool():
     assert m.candidate_share(PLAN, 2, 100) == 25
     assert m.candidate_share(PLAN, 0, 60) == 0.6
+
+
+def test_equal_accuracy_on_many_labels_never_rolls_back():
+    same = arm(labelled=100_000, correct=80_000)
+    assert m.decide(PLAN, running(1), snapshot(candidate=same, baseline=same), LATER).action == m.ADVANCE
