@@ -23,6 +23,8 @@ DATA_TABLES = (
     "routing_splits",
     "splits",
     "audit_log",
+    "rollouts",
+    "rollout_events",
 )
 
 

@@ -82,10 +82,12 @@ def register_blueprints(app: Flask) -> None:
     from .feedback import bp as feedback_bp
     from .predict import bp as predict_bp
     from .registry import bp as registry_bp
+    from .rollouts.views import bp as rollouts_bp
     from .stats import bp as stats_bp
     from .system import bp as system_bp
 
-    for blueprint in (registry_bp, stats_bp, predict_bp, feedback_bp, experiments_bp, system_bp, docs_bp, audit_bp):
+    blueprints = (registry_bp, stats_bp, predict_bp, feedback_bp, experiments_bp, system_bp, docs_bp, audit_bp)
+    for blueprint in (*blueprints, rollouts_bp):
         app.register_blueprint(blueprint)
 
 
