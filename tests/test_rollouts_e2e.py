@@ -3,27 +3,23 @@ Postgres, and replayed human-rated traffic with feedback."""
 
 from __future__ import annotations
 
-import os
-
 import psycopg2
 import pytest
 
 from bench.datasets import load_labelled_sets
 from bench.replay import ReplayPlan, replay
-from tests.apps import make_settings, shutdown
 from tests.http_client import call, reachable
-from tests.support import CeleryWorker, GunicornServer, free_port, fresh_vhost, wait_for
-from webapp import create_app
+from tests.support import CeleryWorker, GunicornServer, free_port, wait_for
 
 pytestmark = pytest.mark.slow
 
 RATE = 600
-RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
 
 @pytest.fixture
 def service(app, celery_worker, worker_env):
-    server = GunicornServer(worker_env, free_port(), workers=2)
+    # A loaded 2-core machine can take longer than the default 0.25 s to open a broker connection.
+    server = GunicornServer({**worker_env, "BROKER_TIMEOUT_SECONDS": "3"}, free_port(), workers=2)
     server.start()
     wait_for(lambda: reachable(server.url), timeout=30, what="gunicorn")
     yield server.url
@@ -98,21 +94,25 @@ def test_a_more_accurate_candidate_completes_step_by_step(app, service, texts):
     assert [(v["version"], v["traffic_percent"], v["slots"]) for v in split["versions"]] == [("2.0.0", 100, 10_000)]
 
 
+KILL_QUEUE = "rollouts-kill-test"
+
+
 @pytest.fixture
-def lone_worker(worker_env, tmp_path):
-    """A worker of its own on a virtual host of its own, so that only it takes the task it is sent."""
-    broker = fresh_vhost(RABBITMQ_URL, "model_router_test_rollouts_kill")
-    env = {**worker_env, "CELERY_BROKER_URL": broker}
-    sender = create_app(make_settings(tmp_path, DATABASE_URL=env["DATABASE_URL"], CELERY_BROKER_URL=broker))
-    worker = CeleryWorker(env)
+def lone_worker(worker_env):
+    """A worker of its own on a queue of its own, so that only it takes the task it is sent."""
+    worker = CeleryWorker(worker_env)
+    worker.command += ["--queues", KILL_QUEUE]
     worker.start()
-    yield worker, sender
+    yield worker
     worker.kill()
-    shutdown(sender)
+
+
+def send_evaluate(app) -> None:
+    app.extensions["celery"].send_task("rollouts.evaluate", queue=KILL_QUEUE)
 
 
 def test_an_evaluation_killed_mid_step_leaves_split_and_step_consistent(app, client, lone_worker, postgres_url):
-    worker, sender = lone_worker
+    worker = lone_worker
     for version in ("1.0.0", "2.0.0"):
         assert client.post("/models", json={"name": "sentiment", "version": version}).status_code == 201
     client.put("/models/sentiment/split", json={"weights": {"1.0.0": 100}})
@@ -122,7 +122,7 @@ def test_an_evaluation_killed_mid_step_leaves_split_and_step_consistent(app, cli
     try:
         # Hold the name's slot row: the evaluation gets past its compare-and-set, then waits here.
         blocker.cursor().execute("SELECT name FROM splits WHERE name = 'sentiment' FOR UPDATE")
-        sender.extensions["celery"].send_task("rollouts.evaluate")
+        send_evaluate(app)
         wait_for(lambda: _waiting_on_lock(blocker), timeout=30, what="the evaluation to block mid-step")
         worker.kill()
     finally:
