@@ -8,8 +8,10 @@ import pytest
 
 from bench.datasets import load_labelled_sets
 from bench.replay import ReplayPlan, replay
+from tests.apps import make_settings, shutdown
 from tests.http_client import call, reachable
 from tests.support import CeleryWorker, GunicornServer, free_port, wait_for
+from webapp import create_app
 
 pytestmark = pytest.mark.slow
 
@@ -24,6 +26,16 @@ def service(app, celery_worker, worker_env):
     wait_for(lambda: reachable(server.url), timeout=30, what="gunicorn")
     yield server.url
     server.stop()
+
+
+@pytest.fixture
+def sender(postgres_url, redis_url, broker_url, tmp_path):
+    """An app to publish tasks with, patient with a broker slowed by a loaded machine."""
+    settings = make_settings(tmp_path, DATABASE_URL=postgres_url, REDIS_URL=redis_url, CELERY_BROKER_URL=broker_url,
+                             BROKER_TIMEOUT_SECONDS=5)  # fmt: skip
+    application = create_app(settings)
+    yield application
+    shutdown(application)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +69,7 @@ def evaluate_with_worker(app, url: str, rollout_id: int) -> dict:
     )
 
 
-def test_a_less_accurate_candidate_is_rolled_back_at_its_first_step(app, service, texts):
+def test_a_less_accurate_candidate_is_rolled_back_at_its_first_step(sender, service, texts):
     # A neutral band of 0.6 calls nearly every text neutral: far less accurate than 1.0.0.
     register_two(service, {"algorithm": "textblob-basic", "params": {"neutral_band": 0.6}})
     rollout = ok(service, "POST", "/models/sentiment/rollouts",
@@ -65,7 +77,7 @@ def test_a_less_accurate_candidate_is_rolled_back_at_its_first_step(app, service
     result = replay(texts[:2500], ReplayPlan(url=service, rate=RATE, users=1000, feedback=True))
     assert not result.errors
     assert result.accuracy("2.0.0") < result.accuracy("1.0.0") - 0.1
-    body = evaluate_with_worker(app, service, rollout["id"])
+    body = evaluate_with_worker(sender, service, rollout["id"])
     assert (body["state"], body["step_index"], body["current_percent"]) == ("rolled_back", 0, 0), body
     assert body["reason"].startswith("accuracy "), body["reason"]
     accuracy = next(check for check in body["guardrails"] if check["name"] == "accuracy_drop")
@@ -75,7 +87,7 @@ def test_a_less_accurate_candidate_is_rolled_back_at_its_first_step(app, service
     assert [(v["version"], v["traffic_percent"]) for v in split["versions"]] == [("1.0.0", 100)]
 
 
-def test_a_more_accurate_candidate_completes_step_by_step(app, service, texts):
+def test_a_more_accurate_candidate_completes_step_by_step(sender, service, texts):
     register_two(service, {})  # 2.0.0: textblob-advanced, the more accurate family
     plan = {
         "candidate": "2.0.0", "steps": [50, 100], "step_seconds": 1, "min_requests_per_step": 100,
@@ -84,10 +96,10 @@ def test_a_more_accurate_candidate_completes_step_by_step(app, service, texts):
     }  # fmt: skip
     rollout = ok(service, "POST", "/models/sentiment/rollouts", plan, 201)
     replay(texts[:800], ReplayPlan(url=service, rate=RATE, users=400, feedback=True))
-    body = evaluate_with_worker(app, service, rollout["id"])
+    body = evaluate_with_worker(sender, service, rollout["id"])
     assert (body["state"], body["step_index"], body["current_percent"]) == ("running", 1, 100), body
     replay(texts[800:1400], ReplayPlan(url=service, rate=RATE, users=400, feedback=True))
-    body = evaluate_with_worker(app, service, rollout["id"])
+    body = evaluate_with_worker(sender, service, rollout["id"])
     assert body["state"] == "completed", body
     assert [event["action"] for event in body["history"]] == ["start", "advance", "complete"]
     split = ok(service, "GET", "/models/sentiment/split")
@@ -111,7 +123,7 @@ def send_evaluate(app) -> None:
     app.extensions["celery"].send_task("rollouts.evaluate", queue=KILL_QUEUE)
 
 
-def test_an_evaluation_killed_mid_step_leaves_split_and_step_consistent(app, client, lone_worker, postgres_url):
+def test_an_evaluation_killed_mid_step_leaves_split_and_step_consistent(client, sender, lone_worker, postgres_url):
     worker = lone_worker
     for version in ("1.0.0", "2.0.0"):
         assert client.post("/models", json={"name": "sentiment", "version": version}).status_code == 201
@@ -122,7 +134,7 @@ def test_an_evaluation_killed_mid_step_leaves_split_and_step_consistent(app, cli
     try:
         # Hold the name's slot row: the evaluation gets past its compare-and-set, then waits here.
         blocker.cursor().execute("SELECT name FROM splits WHERE name = 'sentiment' FOR UPDATE")
-        send_evaluate(app)
+        send_evaluate(sender)
         wait_for(lambda: _waiting_on_lock(blocker), timeout=30, what="the evaluation to block mid-step")
         worker.kill()
     finally:
