@@ -25,6 +25,7 @@ DATA_TABLES = (
     "audit_log",
     "rollouts",
     "rollout_events",
+    "bandits",
 )
 
 

@@ -67,9 +67,38 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rollout_events")),
     )
     op.create_index(op.f("ix_rollout_events_rollout_id"), "rollout_events", ["rollout_id"], unique=False)
+    op.create_table(
+        "bandits",
+        sa.Column("id", BigId, autoincrement=True, nullable=False),
+        sa.Column("model_name", sa.String(length=64), nullable=False),
+        sa.Column("version_ids", sa.JSON(), nullable=False),
+        sa.Column("metric", sa.String(length=16), nullable=False),
+        sa.Column("update_seconds", sa.Float(), nullable=False),
+        sa.Column("min_per_arm", sa.Integer(), nullable=False),
+        sa.Column("floor_percent", sa.Float(), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("updates", sa.Integer(), nullable=False),
+        sa.Column("weights", sa.JSON(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("updated_at", Timestamp, nullable=False),
+        sa.Column("created_at", Timestamp, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bandits")),
+    )
+    op.create_index(op.f("ix_bandits_model_name"), "bandits", ["model_name"], unique=False)
+    op.create_index(
+        "uq_bandits_running_model_name",
+        "bandits",
+        ["model_name"],
+        unique=True,
+        postgresql_where=sa.text("state = 'running'"),
+        sqlite_where=sa.text("state = 'running'"),
+    )
 
 
 def downgrade():
+    op.drop_index("uq_bandits_running_model_name", table_name="bandits")
+    op.drop_index(op.f("ix_bandits_model_name"), table_name="bandits")
+    op.drop_table("bandits")
     op.drop_index(op.f("ix_rollout_events_rollout_id"), table_name="rollout_events")
     op.drop_table("rollout_events")
     op.drop_index("uq_rollouts_active_model_name", table_name="rollouts")

@@ -23,6 +23,7 @@ from ..registry.service import OnCommit
 from ..stats.refresh import refresh_stats
 from . import machine as m
 from .apply import current_percents, planned_percents, transition
+from .bandits import update_due_bandits
 from .metrics import snapshot
 from .service import active_rollout_ids
 from .tables import Rollout
@@ -38,10 +39,11 @@ class Outcome:
 
 
 def evaluate_all(target_n: float, on_commit: OnCommit | None = None, refresh: bool = True) -> list[Outcome]:
-    """Refresh the statistics, then judge and move every active rollout once."""
+    """Refresh the statistics, update the bandits that are due, then judge and move every active rollout once."""
     if refresh:
         refresh_stats()
-    outcomes = []
+    bandits = update_due_bandits(utcnow(), on_commit)
+    outcomes = [Outcome(bandit_id, action, "bandit") for bandit_id, action in bandits if action != "not due"]
     for rollout_id in active_rollout_ids():
         outcome = evaluate_one(rollout_id, target_n, utcnow(), on_commit)
         if outcome is not None:

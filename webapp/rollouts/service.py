@@ -16,7 +16,7 @@ from ..registry.splits import active_versions
 from . import machine as m
 from .apply import planned_percents, transition
 from .schemas import RolloutRequest
-from .tables import Rollout
+from .tables import Bandit, Rollout
 
 MAX_ID = 2**63 - 1
 
@@ -29,6 +29,8 @@ def start_rollout(name: str, request: RolloutRequest, on_commit: OnCommit | None
     candidate = _usable(name, versions, request.candidate, "candidate")
     baseline = _baseline(name, versions, request.baseline, candidate)
     _refuse_if_active(name)
+    if db.session.scalar(select(Bandit.id).where(Bandit.model_name == name, Bandit.state == "running")) is not None:
+        raise Conflict(f"model {name!r} has a running bandit; stop it before a rollout")
     pool = Decimal(candidate.traffic_percent if candidate.status == "active" else 0) + Decimal(baseline.traffic_percent)
     if pool <= 0:
         raise Conflict(f"baseline {baseline.version!r} takes no traffic: there is nothing to roll out from")

@@ -70,3 +70,35 @@ class RolloutEvent(db.Model):
     reason: Mapped[str] = mapped_column(Text)
     numbers: Mapped[list[Any]] = mapped_column(JSON, default=list)
     actor: Mapped[str] = mapped_column(String(64))
+
+
+RUNNING_BANDIT = "state = 'running'"
+
+
+class Bandit(db.Model):
+    """A Thompson-sampling bandit over some versions of a name; weights move every `update_seconds`."""
+
+    __tablename__ = "bandits"
+    __table_args__ = (
+        Index(
+            "uq_bandits_running_model_name",
+            "model_name",
+            unique=True,
+            postgresql_where=text(RUNNING_BANDIT),
+            sqlite_where=text(RUNNING_BANDIT),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    model_name: Mapped[str] = mapped_column(String(64), index=True)
+    version_ids: Mapped[list[Any]] = mapped_column(JSON)  # model ids as strings, in the order named
+    metric: Mapped[str] = mapped_column(String(16))
+    update_seconds: Mapped[float] = mapped_column(Float)
+    min_per_arm: Mapped[int] = mapped_column(Integer)
+    floor_percent: Mapped[float] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(16))
+    updates: Mapped[int] = mapped_column(Integer, default=0)
+    weights: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # version -> percent, last applied
+    reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

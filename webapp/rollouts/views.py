@@ -85,3 +85,6 @@ def resume(rollout_id: int):
 )
 def abort(rollout_id: int):
     return json_response(rollout_out(abort_rollout(rollout_id, on_commit=_publish_routing)))
+
+
+from . import bandit_views  # noqa: E402, F401  (attach the bandit routes to this blueprint)
