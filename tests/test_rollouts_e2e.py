@@ -135,7 +135,7 @@ def test_an_evaluation_killed_mid_step_leaves_split_and_step_consistent(client, 
         # Hold the name's slot row: the evaluation gets past its compare-and-set, then waits here.
         blocker.cursor().execute("SELECT name FROM splits WHERE name = 'sentiment' FOR UPDATE")
         send_evaluate(sender)
-        wait_for(lambda: _waiting_on_lock(blocker), timeout=30, what="the evaluation to block mid-step")
+        wait_for(lambda: _waiting_on_lock(postgres_url), timeout=30, what="the evaluation to block mid-step")
         worker.kill()
     finally:
         blocker.rollback()
@@ -150,10 +150,15 @@ def test_an_evaluation_killed_mid_step_leaves_split_and_step_consistent(client, 
     assert [event["action"] for event in body["history"]] == ["start", "advance"]
 
 
-def _waiting_on_lock(connection) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%splits%'"
-            " AND datname = current_database()"
-        )
-        return cursor.fetchone()[0] > 0
+def _waiting_on_lock(postgres_url: str) -> bool:
+    """Whether a session waits for a lock on the splits table (a fresh connection: a fresh view of activity)."""
+    connection = psycopg2.connect(postgres_url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%splits%'"
+                " AND datname = current_database()"
+            )
+            return cursor.fetchone()[0] > 0
+    finally:
+        connection.close()
