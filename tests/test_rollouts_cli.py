@@ -66,3 +66,17 @@ def test_usage_errors_exit_2_and_change_nothing(client, runner, args):
     assert runner.invoke(args=args).exit_code == 2
     assert shares(client) == {"1.0.0": 100}
     assert client.get("/models/sentiment/rollouts").get_json() == []
+
+
+def test_bandit_start_status_stop_from_the_shell(client, runner):
+    started = runner.invoke(args=["bandit", "start", "sentiment", "--versions", "1.0.0,2.0.0", "--json"])
+    assert started.exit_code == 0, started.output
+    assert json.loads(started.output)["weights"] == {"1.0.0": 50, "2.0.0": 50}
+    assert shares(client) == {"1.0.0": 50, "2.0.0": 50}
+    status = runner.invoke(args=["bandit", "status", "sentiment"])
+    assert status.exit_code == 0 and "running, 0 updates; 1.0.0 50%, 2.0.0 50%" in status.output
+    assert runner.invoke(args=["bandit", "start", "sentiment", "--versions", "1.0.0,2.0.0"]).exit_code == 1
+    assert json.loads(runner.invoke(args=["bandit", "stop", "sentiment", "--json"]).output)["state"] == "stopped"
+    missing = runner.invoke(args=["bandit", "stop", "sentiment"])
+    assert missing.exit_code == 1 and "no running bandit" in missing.stderr
+    assert runner.invoke(args=["bandit", "start", "sentiment", "--versions", "1.0.0"]).exit_code == 2

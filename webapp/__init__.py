@@ -99,11 +99,13 @@ def register_request_ids(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from .commands import replay_command, stats_cli
+    from .rollouts.bandit_cli import bandit_cli
     from .rollouts.cli import rollout_cli
 
     app.cli.add_command(stats_cli)
     app.cli.add_command(replay_command)
     app.cli.add_command(rollout_cli)
+    app.cli.add_command(bandit_cli)
 
 
 def _redis_client(settings: Settings) -> redis.Redis:

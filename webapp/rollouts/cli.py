@@ -35,7 +35,7 @@ def _publish() -> None:
     current_app.extensions["router"].publish_from_database()
 
 
-def _run(action: Callable[[], Any]) -> Any:
+def run_domain(action: Callable[[], Any]) -> Any:
     try:
         return action()
     except ApiError as exc:
@@ -84,7 +84,7 @@ def start_command(name, candidate, baseline, steps, step_seconds, min_requests_p
     except ValueError as exc:  # pydantic's ValidationError is a ValueError, as is float("x")
         details = validation_details(exc) if isinstance(exc, ValidationError) else str(exc)
         raise click.UsageError(f"invalid rollout: {details}") from None
-    _show(_run(lambda: start_rollout(name, request, on_commit=_publish)), as_json)
+    _show(run_domain(lambda: start_rollout(name, request, on_commit=_publish)), as_json)
 
 
 @rollout_cli.command("status")
@@ -96,9 +96,9 @@ def status_command(rollout_id, name, as_json) -> None:
     if (rollout_id is None) == (name is None):
         raise click.UsageError("give a rollout id or --model, not both")
     if rollout_id is not None:
-        _show(_run(lambda: get_rollout(rollout_id)), as_json)
+        _show(run_domain(lambda: get_rollout(rollout_id)), as_json)
         return
-    rollouts = _run(lambda: list_rollouts(name))
+    rollouts = run_domain(lambda: list_rollouts(name))
     if as_json:
         click.echo(_LIST.dump_json([rollout_out(rollout) for rollout in rollouts], indent=2))
         return
@@ -111,7 +111,7 @@ def status_command(rollout_id, name, as_json) -> None:
 @json_option
 def pause_command(rollout_id, as_json) -> None:
     """Pause a running rollout; its split stays."""
-    _show(_run(lambda: pause_rollout(rollout_id)), as_json)
+    _show(run_domain(lambda: pause_rollout(rollout_id)), as_json)
 
 
 @rollout_cli.command("resume")
@@ -119,7 +119,7 @@ def pause_command(rollout_id, as_json) -> None:
 @json_option
 def resume_command(rollout_id, as_json) -> None:
     """Resume a paused rollout: its step's split is put back and its clock restarts."""
-    _show(_run(lambda: resume_rollout(rollout_id, on_commit=_publish)), as_json)
+    _show(run_domain(lambda: resume_rollout(rollout_id, on_commit=_publish)), as_json)
 
 
 @rollout_cli.command("abort")
@@ -127,7 +127,7 @@ def resume_command(rollout_id, as_json) -> None:
 @json_option
 def abort_command(rollout_id, as_json) -> None:
     """Abort an active rollout: the baseline gets all of its traffic back."""
-    _show(_run(lambda: abort_rollout(rollout_id, on_commit=_publish)), as_json)
+    _show(run_domain(lambda: abort_rollout(rollout_id, on_commit=_publish)), as_json)
 
 
 @rollout_cli.command("evaluate")
