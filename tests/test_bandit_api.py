@@ -94,3 +94,13 @@ def test_bad_bandits_answer_a_clear_error_and_change_nothing(client, arms, body,
 def test_a_second_bandit_is_refused(client, arms):
     assert start(client).status_code == 201
     assert start(client).status_code == 409
+
+
+def test_the_experiment_view_says_a_bandit_is_running_and_how_far_to_trust_it(client, arms):
+    assert client.get("/experiments/sentiment").get_json()["allocation"] is None
+    bandit = start(client).get_json()
+    allocation = client.get("/experiments/sentiment").get_json()["allocation"]
+    assert (allocation["mode"], allocation["id"], allocation["state"]) == ("bandit", bandit["id"], "running")
+    assert "NOT yet corrected" in allocation["note"]
+    client.delete("/models/sentiment/bandit")
+    assert client.get("/experiments/sentiment").get_json()["allocation"] is None
