@@ -73,7 +73,9 @@ def test_a_less_accurate_candidate_is_rolled_back_at_its_first_step(sender, serv
     # A neutral band of 0.6 calls nearly every text neutral: far less accurate than 1.0.0.
     register_two(service, {"algorithm": "textblob-basic", "params": {"neutral_band": 0.6}})
     rollout = ok(service, "POST", "/models/sentiment/rollouts",
-                 {"candidate": "2.0.0", "steps": [20, 50, 100], "step_seconds": 3600}, 201)  # fmt: skip
+                 {"candidate": "2.0.0", "steps": [20, 50, 100], "step_seconds": 3600,
+                  # Judged on accuracy alone: a p95 over a few hundred requests on a loaded machine is noise.
+                  "guardrails": {"max_p95_latency_ratio": None}}, 201)  # fmt: skip
     result = replay(texts[:2500], ReplayPlan(url=service, rate=RATE, users=1000, feedback=True))
     assert not result.errors
     assert result.accuracy("2.0.0") < result.accuracy("1.0.0") - 0.1
@@ -113,7 +115,7 @@ KILL_QUEUE = "rollouts-kill-test"
 def lone_worker(worker_env):
     """A worker of its own on a queue of its own, so that only it takes the task it is sent."""
     worker = CeleryWorker(worker_env)
-    worker.command += ["--queues", KILL_QUEUE]
+    worker.command += ["--queues", KILL_QUEUE, "--hostname", "rollouts-kill@%h"]  # not the session worker's name
     worker.start()
     yield worker
     worker.kill()
