@@ -15,6 +15,7 @@ from webapp.config import Settings
 WRITE_BATCH_TASK = "predictions.write_batch"
 WRITE_FEEDBACK_TASK = "feedback.write_batch"
 REFRESH_STATS_TASK = "stats.refresh"
+EVALUATE_ROLLOUTS_TASK = "rollouts.evaluate"
 MAX_RETRY_DELAY_SECONDS = 30
 # Batches a worker holds unacknowledged on RabbitMQ (see `_rabbitmq_settings`); measured in `make bench`.
 RABBITMQ_PREFETCH = 4
@@ -51,6 +52,11 @@ def celery_settings(settings: Settings) -> dict[str, Any]:
                 "schedule": settings.stats_refresh_seconds,
                 # A refresh queued while no worker was up is pointless once the next one is due.
                 "options": {"expires": settings.stats_refresh_seconds},
+            },
+            "evaluate-rollouts": {
+                "task": EVALUATE_ROLLOUTS_TASK,
+                "schedule": settings.rollout_evaluate_seconds,
+                "options": {"expires": settings.rollout_evaluate_seconds},
             },
         },
     }

@@ -24,6 +24,9 @@ DATA_TABLES = (
     "splits",
     "audit_log",
     "prediction_minutes",
+    "rollouts",
+    "rollout_events",
+    "bandits",
 )
 
 

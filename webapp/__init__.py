@@ -88,11 +88,12 @@ def register_blueprints(app: Flask) -> None:
     from .metrics import bp as metrics_bp
     from .predict import bp as predict_bp
     from .registry import bp as registry_bp
+    from .rollouts.views import bp as rollouts_bp
     from .stats import bp as stats_bp
     from .system import bp as system_bp
 
     blueprints = (registry_bp, stats_bp, predict_bp, feedback_bp, experiments_bp, system_bp, docs_bp, audit_bp)
-    for blueprint in (*blueprints, metrics_bp, dashboard_bp):
+    for blueprint in (*blueprints, metrics_bp, dashboard_bp, rollouts_bp):
         app.register_blueprint(blueprint)
 
 

@@ -48,6 +48,8 @@ class Settings(BaseModel):
     redis_url: str | None = Field(None, alias="REDIS_URL")
     celery_broker_url: str | None = Field(None, alias="CELERY_BROKER_URL")
     stats_refresh_seconds: float = Field(10.0, gt=0, alias="STATS_REFRESH_SECONDS")
+    # How often the beat task judges active rollouts (and refreshes the stats first).
+    rollout_evaluate_seconds: float = Field(10.0, gt=0, le=10.0, alias="ROLLOUT_EVALUATE_SECONDS")
 
     # How often each web process checks the routing-config version (Redis key or database row).
     config_poll_seconds: float = Field(0.5, gt=0, le=1.0, alias="CONFIG_POLL_SECONDS")

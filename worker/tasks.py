@@ -6,12 +6,20 @@ import time
 from typing import Any
 
 from celery import Task, shared_task
+from flask import current_app
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from celeryconfig import REFRESH_STATS_TASK, WRITE_BATCH_TASK, WRITE_FEEDBACK_TASK, retry_countdown
+from celeryconfig import (
+    EVALUATE_ROLLOUTS_TASK,
+    REFRESH_STATS_TASK,
+    WRITE_BATCH_TASK,
+    WRITE_FEEDBACK_TASK,
+    retry_countdown,
+)
 from webapp.feedback.ingest import write_feedback_batch
 from webapp.logpipe.ingest import write_prediction_log_batch
 from webapp.metrics.instruments import observe_batch, observe_refresh
+from webapp.rollouts.evaluate import evaluate_all
 from webapp.stats.refresh import refresh_stats
 
 
@@ -46,3 +54,11 @@ def refresh() -> dict[str, Any]:
     if not result.skipped:
         observe_refresh(result.rows, result.duration_ms / 1000)
     return result.as_dict()
+
+
+@shared_task(name=EVALUATE_ROLLOUTS_TASK)
+def evaluate_rollouts() -> list[dict[str, Any]]:
+    """Refresh the statistics, then advance, hold, roll back or complete every active rollout."""
+    target_n = current_app.extensions["settings"].sequential_target_n
+    outcomes = evaluate_all(target_n, on_commit=current_app.extensions["router"].publish_from_database)
+    return [outcome.__dict__ for outcome in outcomes]

@@ -20,6 +20,7 @@ _PATH_PARAMETER = re.compile(r"<(?:([^:<>]+):)?([^<>]+)>")
 # Path parameters by converter: model ids are UUIDs, model names follow the registry's rule.
 _PATH_SCHEMAS = {
     "uuid": {"type": "string", "format": "uuid"},
+    "int": {"type": "integer", "minimum": 0},
     "": {"type": "string", "pattern": r"^[a-z0-9._-]{1,64}$"},
 }
 _ERROR_TEXT = {

@@ -85,6 +85,13 @@ class DecisionOut(BaseModel):
     reason: str
 
 
+class AllocationOut(BaseModel):
+    mode: Literal["bandit", "rollout"] = Field(description="What is moving the split while the experiment runs")
+    id: int
+    state: str
+    note: str
+
+
 class Experiment(BaseModel):
     model_name: str
     arms: list[ArmOut]
@@ -94,3 +101,6 @@ class Experiment(BaseModel):
     power: PowerOut
     decision: DecisionOut
     refreshed_at: datetime | None
+    allocation: AllocationOut | None = Field(
+        default=None, description="A running bandit or rollout moving the weights; null while the split is fixed"
+    )

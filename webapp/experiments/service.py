@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import NotFound
+from ..rollouts.allocation import moving_allocation
 from .analysis import analyze, baseline_versions
 from .queries import experiment_data
 from .schemas import Experiment
@@ -19,4 +20,5 @@ def experiment_report(
             f"version {baseline!r} of {model_name!r} has no routed traffic in the current epoch",
             {"versions": baseline_versions(data)},
         )
-    return analyze(data, baseline, mde, target_n)
+    report = analyze(data, baseline, mde, target_n)
+    return report.model_copy(update={"allocation": moving_allocation(model_name)})

@@ -1,0 +1,95 @@
+"""Rollout requests and answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from itertools import pairwise
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from ..schemas import Percent, RequestModel, SemVer, weight_number
+
+RolloutState = Literal["running", "paused", "rolled_back", "completed", "aborted"]
+DEFAULT_STEPS = (1, 5, 25, 50, 100)
+Ratio = Annotated[float, Field(ge=0, le=1)]
+
+
+class GuardrailsIn(RequestModel):
+    max_error_rate: Ratio | None = Field(
+        default=None, description="Candidate errors per request; reported as not measured (see README)"
+    )
+    max_p95_latency_ratio: Annotated[float, Field(gt=0, le=1000)] | None = Field(
+        default=1.5, description="Candidate p95 latency over the baseline's; null switches it off"
+    )
+    max_accuracy_drop: Ratio | None = Field(
+        default=0.02, description="Roll back when the sequential CI of (candidate - baseline) lies below -this"
+    )
+    min_mean_reward: Annotated[float, Field(ge=-1e9, le=1e9)] | None = Field(
+        default=None, description="Roll back when the candidate's sequential upper bound of mean reward is below it"
+    )
+
+
+class RolloutRequest(RequestModel):
+    candidate: SemVer = Field(description="A registered, non-archived version of the model")
+    baseline: SemVer | None = Field(default=None, description="Default: the active version with the most traffic")
+    steps: list[Percent] = Field(
+        default_factory=lambda: [Decimal(step) for step in DEFAULT_STEPS],
+        min_length=1,
+        max_length=50,
+        description="Candidate percent of the two versions' traffic per step, strictly increasing, in (0, 100]",
+    )
+    step_seconds: Annotated[float, Field(ge=0, le=30 * 86400)] = Field(default=300, description="Minimum per step")
+    min_requests_per_step: Annotated[int, Field(ge=0, le=10**9)] = Field(
+        default=200, description="Candidate routed requests needed in a step before it advances"
+    )
+    guardrails: GuardrailsIn = Field(default_factory=GuardrailsIn)
+
+    @field_validator("steps")
+    @classmethod
+    def _increasing_and_positive(cls, steps: list[Decimal]) -> list[Decimal]:
+        if steps[0] <= 0:
+            raise ValueError("every step must give the candidate more than 0%")
+        if any(later <= earlier for earlier, later in pairwise(steps)):
+            raise ValueError(f"steps must strictly increase: {[weight_number(step) for step in steps]}")
+        return steps
+
+
+class CheckOut(BaseModel):
+    name: str
+    value: float | None = Field(description="Current value; null: not enough data yet, or not measured")
+    limit: float | None
+    breached: bool
+    note: str
+
+
+class RolloutEventOut(BaseModel):
+    at: datetime
+    action: str
+    state: RolloutState
+    step_index: int
+    candidate_percent: float
+    reason: str
+    numbers: list[CheckOut]
+    actor: str
+
+
+class RolloutOut(BaseModel):
+    id: int
+    model_name: str
+    candidate: str
+    baseline: str
+    state: RolloutState
+    step_index: int = Field(description="Index into steps of the current step")
+    current_percent: float = Field(description="The candidate's percent of the whole name's traffic now")
+    steps: list[float]
+    step_seconds: float
+    min_requests_per_step: int
+    step_started_at: datetime
+    step_requests: int = Field(description="Candidate routed requests in the current step (materialized)")
+    guardrails: list[CheckOut] = Field(description="Each guardrail's value against its limit, at the last evaluation")
+    reason: str | None = Field(description="Why it is where it is, from the last evaluation or transition")
+    evaluated_at: datetime | None
+    created_at: datetime
+    history: list[RolloutEventOut]

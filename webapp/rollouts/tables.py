@@ -1,0 +1,104 @@
+"""Tables of the rollouts domain: each rollout's plan and state, and its history of transitions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, Uuid, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from ..models import BigId, UTCDateTime, utcnow
+
+# At most one running or paused rollout per model name, enforced by the database itself.
+ACTIVE_ROLLOUT = "state IN ('running', 'paused')"
+
+
+class Rollout(db.Model):
+    """A canary plan for one model name, and where it stands.
+
+    `pool` is the percent the candidate and the baseline held together when it started: the steps
+    share it out, other versions of the name keep their traffic. `step_config_version` is the
+    routing-config version that put the current step in place: the step's requests are the
+    candidate's routed requests from it on.
+    """
+
+    __tablename__ = "rollouts"
+    __table_args__ = (
+        Index(
+            "uq_rollouts_active_model_name",
+            "model_name",
+            unique=True,
+            postgresql_where=text(ACTIVE_ROLLOUT),
+            sqlite_where=text(ACTIVE_ROLLOUT),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    model_name: Mapped[str] = mapped_column(String(64), index=True)
+    candidate_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    baseline_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    pool: Mapped[float] = mapped_column(Float)
+    steps: Mapped[list[Any]] = mapped_column(JSON)
+    step_seconds: Mapped[float] = mapped_column(Float)
+    min_requests_per_step: Mapped[int] = mapped_column(Integer)
+    guardrails: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16))
+    step_index: Mapped[int] = mapped_column(Integer)
+    step_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    step_config_version: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(Text)
+    checks: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    evaluated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RolloutEvent(db.Model):
+    """One transition of a rollout, with its reason and the numbers behind it."""
+
+    __tablename__ = "rollout_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    rollout_id: Mapped[int] = mapped_column(BigId, ForeignKey("rollouts.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    action: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    step_index: Mapped[int] = mapped_column(Integer)
+    candidate_percent: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+    numbers: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    actor: Mapped[str] = mapped_column(String(64))
+
+
+RUNNING_BANDIT = "state = 'running'"
+
+
+class Bandit(db.Model):
+    """A Thompson-sampling bandit over some versions of a name; weights move every `update_seconds`."""
+
+    __tablename__ = "bandits"
+    __table_args__ = (
+        Index(
+            "uq_bandits_running_model_name",
+            "model_name",
+            unique=True,
+            postgresql_where=text(RUNNING_BANDIT),
+            sqlite_where=text(RUNNING_BANDIT),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    model_name: Mapped[str] = mapped_column(String(64), index=True)
+    version_ids: Mapped[list[Any]] = mapped_column(JSON)  # model ids as strings, in the order named
+    metric: Mapped[str] = mapped_column(String(16))
+    update_seconds: Mapped[float] = mapped_column(Float)
+    min_per_arm: Mapped[int] = mapped_column(Integer)
+    floor_percent: Mapped[float] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(16))
+    updates: Mapped[int] = mapped_column(Integer, default=0)
+    weights: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # version -> percent, last applied
+    reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

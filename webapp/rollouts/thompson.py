@@ -1,0 +1,48 @@
+"""Thompson-sampling weights for a bandit. Pure: counts in, percents out; numpy's seeded generator.
+
+Each arm's success rate has a Beta(1 + successes, 1 + failures) posterior (a uniform prior). The
+weight of an arm is the probability that it is the best, estimated by Monte Carlo: draw every arm's
+rate `draws` times and count how often each is the largest. Weights are then floored (no arm below
+`floor_percent` while the bandit runs, so every arm keeps being measured) and rounded to hundredths
+that sum to exactly 100 (largest remainder).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+import numpy as np
+
+DRAWS = 20_000
+
+
+def probability_best(successes: Sequence[float], trials: Sequence[float], seed: int, draws: int = DRAWS) -> np.ndarray:
+    """P(arm has the highest rate) under independent Beta(1 + s, 1 + n - s) posteriors."""
+    s, n = np.asarray(successes, float), np.asarray(trials, float)
+    rng = np.random.default_rng(seed)
+    samples = rng.beta(1 + s, 1 + n - s, size=(draws, len(s)))
+    return np.bincount(samples.argmax(axis=1), minlength=len(s)) / draws
+
+
+def floored_percents(shares: Sequence[float], floor_percent: float) -> list[Decimal]:
+    """Shares as percents with 2 decimals summing to 100, each at least `floor_percent`."""
+    k = len(shares)
+    floor = round(floor_percent * 100)
+    if floor * k > 10_000:
+        raise ValueError(f"a floor of {floor_percent}% cannot hold for {k} arms")
+    free = 10_000 - floor * k
+    total = float(sum(shares)) or 1.0
+    raw = [free * float(share) / total if sum(shares) else free / k for share in shares]
+    units = [int(value) for value in raw]
+    by_remainder = sorted(range(k), key=lambda i: (-(raw[i] - units[i]), i))
+    for i in by_remainder[: free - sum(units)]:
+        units[i] += 1
+    return [Decimal(floor + unit).scaleb(-2) for unit in units]
+
+
+def thompson_weights(
+    successes: Sequence[float], trials: Sequence[float], floor_percent: float, seed: int
+) -> list[Decimal]:
+    """The bandit's next weights: P(best) per arm, floored and rounded to hundredths summing to 100."""
+    return floored_percents(probability_best(successes, trials, seed).tolist(), floor_percent)
