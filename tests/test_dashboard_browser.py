@@ -107,6 +107,15 @@ def test_dashboard_shows_the_experiment_and_follows_a_split_change(service, brow
         timeout=SPLIT_CHANGE_SECONDS * 1000,
     )
     page.screenshot(path=str(ARTIFACTS / "dashboard-after-split.png"), full_page=True)
+
+    rollout = {"candidate": "1.0.0", "baseline": "2.0.0", "steps": [10, 100]}
+    status, body = call(service, "POST", "/models/sentiment/rollouts", rollout)
+    assert status == 201, body
+    page.wait_for_function(
+        """() => document.querySelector("#model-sentiment .rollout").textContent
+                   .startsWith("Rollout of 1.0.0 over 2.0.0: running, step 1 of 2, 10% of traffic; guardrails: ")""",
+        timeout=SPLIT_CHANGE_SECONDS * 1000,
+    )
     assert console_errors == []
     assert outside == []
 

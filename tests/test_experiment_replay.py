@@ -84,3 +84,20 @@ def test_the_replay_command_prints_what_it_counted_and_the_decision(service, wor
     rows = [line.split() for line in run.stdout.splitlines() if line.startswith(("1.0.0", "2.0.0"))]
     assert sum(int(row[1]) for row in rows) == 300
     assert all(row[3] == row[4] for row in rows)  # the service's accuracy equals the replay's own count
+
+
+def test_a_replay_of_v2_against_vader_names_the_more_accurate_one(service, texts):
+    for version, algorithm in (("2.0.0", "textblob-advanced"), ("3.0.0", "vader")):
+        registration = {"name": "sentiment", "version": version, "algorithm": algorithm}
+        status, body = call(service, "POST", "/models", registration)
+        assert status == 201, body
+    status, body = call(service, "PUT", "/models/sentiment/split", {"weights": {"2.0.0": 50, "3.0.0": 50}})
+    assert status == 200, body
+    result = replay(texts, ReplayPlan(url=service, rate=RATE, users=2000, feedback=True))
+    assert not result.errors and sum(result.served.values()) == 7908
+    more_accurate = max(("2.0.0", "3.0.0"), key=result.accuracy)  # as the replay itself counted
+    decision = result.experiment["decision"]
+    assert (decision["status"], decision["metric"], decision["winner"]) == ("winner", "accuracy", more_accurate), (
+        decision,
+        {version: result.accuracy(version) for version in ("2.0.0", "3.0.0")},
+    )

@@ -124,14 +124,14 @@ function verdict(experiment) {
 }
 
 function describeRollout(rollouts) {
-  const list = Array.isArray(rollouts) ? rollouts : rollouts && rollouts.rollouts;
-  const current = (list || []).find((r) => !["succeeded", "failed", "aborted"].includes(r.state));
+  // GET /models/<name>/rollouts: newest first; only a running or paused one is in progress.
+  const current = (rollouts || []).find((r) => r.state === "running" || r.state === "paused");
   if (!current) return "No rollout.";
-  const guardrails = Object.entries(current.guardrails || {})
-    .map(([name, value]) => `${name}: ${typeof value === "object" ? JSON.stringify(value) : value}`)
+  const checks = current.guardrails
+    .map((c) => `${c.name} ${c.value === null ? "n/a" : c.value} (limit ${c.limit ?? "none"})${c.breached ? " BREACHED" : ""}`)
     .join(", ");
-  const kind = current.kind || current.type || "rollout";
-  return `Active ${kind}: ${current.state}, step ${current.step ?? "?"}; guardrails: ${guardrails || "none"}.`;
+  return `Rollout of ${current.candidate} over ${current.baseline}: ${current.state}, step ${current.step_index + 1} ` +
+    `of ${current.steps.length}, ${current.current_percent}% of traffic; guardrails: ${checks || "none"}.`;
 }
 
 function fillAudit(element, entries, versionOf) {
