@@ -123,9 +123,13 @@ function verdict(experiment) {
   return `${srm}; decision: ${experiment.decision.reason}`;
 }
 
-function describeRollout(rollouts) {
+function describeRollout(rollouts, experiment) {
   // GET /models/<name>/rollouts: newest first; only a running or paused one is in progress.
   const current = (rollouts || []).find((r) => r.state === "running" || r.state === "paused");
+  const moving = experiment && experiment.allocation;
+  if (!current && moving && moving.mode === "bandit") {
+    return `Bandit ${moving.id} ${moving.state}: the split above follows each arm's chance of being best. ${moving.note}`;
+  }
   if (!current) return "No rollout.";
   const checks = current.guardrails
     .map((c) => `${c.name} ${c.value === null ? "n/a" : c.value} (limit ${c.limit ?? "none"})${c.breached ? " BREACHED" : ""}`)
@@ -162,7 +166,7 @@ async function drawModel(name, versions, stats, timeseries, rolloutsDeclared) {
   drawLatency(element, stats.filter((s) => s.model_name === name && s.request_count > 0));
   drawAccuracy(element, experiment, order);
   element.querySelector(".verdict").textContent = verdict(experiment);
-  element.querySelector(".rollout").textContent = describeRollout(rollouts);
+  element.querySelector(".rollout").textContent = describeRollout(rollouts, experiment);
   fillAudit(element, audit.entries, new Map(versions.map((v) => [v.model_id, v.version])));
 }
 
