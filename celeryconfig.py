@@ -76,6 +76,11 @@ def _rabbitmq_settings(settings: Settings) -> dict[str, Any]:
         # native delayed delivery (TTL queues that dead-letter back), which needs a topic exchange;
         # with a direct one the worker would sit on the retried batch until its countdown ends.
         "task_default_exchange_type": "topic",
+        # Those delay queues (28 of them, one per power of two of seconds) only carry retry
+        # countdowns. As quorum queues each would be a Raft cluster of its own, per virtual host:
+        # measured, a node holding a few dozen such vhosts stalled for minutes. Durable classic
+        # queues with persistent messages keep a waiting retry across a broker restart all the same.
+        "broker_native_delayed_delivery_queue_type": "classic",
         # Acknowledgements are real here: a prefetched batch a killed worker held goes back to the
         # queue, so the worker can keep several in flight and never waits a round trip for the next.
         "worker_prefetch_multiplier": RABBITMQ_PREFETCH,
