@@ -10,12 +10,9 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from celeryconfig import WRITE_BATCH_TASK
-
 from .config import PROJECT_ROOT, Settings
 from .errors import register_error_handlers
 from .extensions import db, migrate
-from .feedback.pipeline import feedback_buffer
 from .http import MAX_BODY_BYTES
 from .logs import configure_logging
 
@@ -46,8 +43,13 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def register_extensions(app: Flask, settings: Settings) -> None:
+    # Imported here: celeryconfig imports webapp.config, so importing it at the top of this package
+    # would make `import celeryconfig` (as the bench does) circular.
+    from celeryconfig import WRITE_BATCH_TASK
+
     from .auth import KeyRing
     from .celery_app import init_celery
+    from .feedback.pipeline import feedback_buffer
     from .logpipe.chain import shipping_buffer
     from .logpipe.wire import encode_batch
     from .metrics.instruments import count_log_records
