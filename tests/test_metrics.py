@@ -16,8 +16,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from celeryconfig import REFRESH_STATS_TASK
 from tests.api import activate, predict, register
+from tests.apps import make_settings, shutdown
 from tests.http_client import call
-from tests.support import CeleryWorker, GunicornServer, free_port, purge_task_queue, wait_for
+from tests.support import CeleryWorker, GunicornServer, free_port, new_vhost, wait_for
+from webapp import create_app
 
 
 def samples(text: str) -> list[tuple[str, dict[str, str], float]]:
@@ -140,21 +142,31 @@ def worker_total(port: int, name: str) -> float:
 
 
 @pytest.mark.slow
-def test_the_worker_serves_its_batch_writes_and_refreshes_on_its_own_port(app, client, worker_env):
-    purge_task_queue(worker_env)
+def test_the_worker_serves_its_batch_writes_and_refreshes_on_its_own_port(app, worker_env, broker_url, tmp_path):
+    # A vhost of its own: on the session's, the shared worker could take the batch and the refresh.
+    own = {**worker_env, "CELERY_BROKER_URL": new_vhost(broker_url, "metrics")}
     port = free_port()
-    worker = CeleryWorker({**worker_env, "METRICS_PORT": str(port), "LOG_FORMAT": "json"})
+    worker = CeleryWorker({**own, "METRICS_PORT": str(port), "LOG_FORMAT": "json"})
     worker.start()
+    publishing = create_app(
+        make_settings(
+            tmp_path,
+            DATABASE_URL=own["DATABASE_URL"],
+            REDIS_URL=own["REDIS_URL"],
+            CELERY_BROKER_URL=own["CELERY_BROKER_URL"],
+        )
+    )
+    client = publishing.test_client()
     try:
         assert '"logger": "celery' in worker.tail(200), "the worker logs JSON lines"
         activate(client, register(client)["model_id"], 100)
         for user in range(25):
             predict(client, "good", user_id=f"u{user}")
-        app.extensions["log_buffer"].flush()
+        publishing.extensions["log_buffer"].flush()
         wait_for(lambda: worker_total(port, "router_worker_rows_written_total") == 25, timeout=30, what="rows")
         assert worker_total(port, "router_worker_batches_written_total") >= 1
         assert worker_total(port, "router_worker_batch_write_seconds_count") >= 1
-        celery = app.extensions["celery"]
+        celery = publishing.extensions["celery"]
 
         def refreshed_all() -> bool:
             celery.send_task(REFRESH_STATS_TASK)  # again each poll: another run's transaction may hold rows back
@@ -164,3 +176,4 @@ def test_the_worker_serves_its_batch_writes_and_refreshes_on_its_own_port(app, c
         assert worker_total(port, "router_stats_refresh_seconds_count") >= 1
     finally:
         worker.stop()
+        shutdown(publishing)
