@@ -9,30 +9,14 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import select
 
 from tests.api import register
-from tests.apps import make_settings, shutdown
 from tests.records import log_record, refresh_settled
-from webapp import create_app
 from webapp.extensions import db
 from webapp.logpipe.ingest import write_prediction_logs
 from webapp.models import PredictionMinute
 from webapp.stats.refresh import rebuild_stats
-
-
-@pytest.fixture(params=["postgres", "sqlite"])
-def any_app(request, tmp_path):
-    """The app on Postgres (the `app` fixture), or on the embedded SQLite default, migrated."""
-    if request.param == "postgres":
-        yield request.getfixturevalue("app")
-        return
-    embedded = create_app(make_settings(tmp_path))
-    with embedded.app_context():
-        upgrade()
-    yield embedded
-    shutdown(embedded)
 
 
 def this_minute() -> datetime:

@@ -7,14 +7,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import psycopg2
-import pytest
-from flask_migrate import upgrade
 from psycopg2.extras import execute_values
 from sqlalchemy import select
 
-from tests.apps import make_settings, shutdown
 from tests.records import log_record, refresh_settled
-from webapp import create_app
 from webapp.experiments.outcomes import orphaned_feedback
 from webapp.experiments.tables import AllocationCount, AllocationUser, ConfusionCell, Feedback, OutcomeStats
 from webapp.extensions import db
@@ -24,19 +20,6 @@ from webapp.logpipe.wire import encode_feedback_batch
 from webapp.stats.refresh import rebuild_stats, refresh_stats
 
 MODEL = str(uuid.uuid4())
-
-
-@pytest.fixture(params=["postgres", "sqlite"])
-def any_app(request, tmp_path):
-    """The app on Postgres (the `app` fixture), or on the embedded SQLite default, migrated."""
-    if request.param == "postgres":
-        yield request.getfixturevalue("app")
-        return
-    embedded = create_app(make_settings(tmp_path))
-    with embedded.app_context():
-        upgrade()
-    yield embedded
-    shutdown(embedded)
 
 
 def feedback(prediction_id: str, label: str | None = None, reward: float | None = None, at: datetime | None = None):
