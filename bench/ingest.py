@@ -17,7 +17,7 @@ from webapp.config import Settings
 from webapp.logpipe.wire import encode_log_batch
 
 BATCH = 500
-TARGET_ROWS_PER_SECOND = 20_000
+TARGET_ROWS_PER_SECOND = 50_000
 QUEUE = "celery"
 
 

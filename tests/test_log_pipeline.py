@@ -186,3 +186,16 @@ def test_records_that_cannot_be_encoded_are_dropped_and_counted_not_retried_fore
     shipper.ship([{"prediction_id": "broken"}])
     shipper.ship(records(2))
     assert shipper.counters["dropped"] == 1 and shipper.counters["published"] == 2
+
+
+def test_the_buffer_reports_the_longest_a_record_waited_to_be_shipped(tmp_path):
+    broker = Broker()
+    buffer = LogBuffer(Shipper(broker.publish, Spool(tmp_path, 100)), tmp_path, 0.3, 500)
+    try:
+        buffer.append(records(1)[0])
+        deadline = time.monotonic() + 3
+        while not broker.batches and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert 250 <= buffer.status()["longest_wait_ms"] < 2000  # one flush interval, not the batch size
+    finally:
+        buffer.close()
