@@ -16,7 +16,8 @@ from bench.processes import ProcessGroup
 from webapp.config import Settings
 from webapp.logpipe.wire import encode_log_batch
 
-BATCH = 500
+# What a web process ships at most per batch by default, so the figure is the one production sees.
+BATCH = Settings.model_fields["log_batch_size"].default
 TARGET_ROWS_PER_SECOND = 50_000
 QUEUE = "celery"
 
@@ -116,3 +117,18 @@ def print_report(result: dict) -> None:
         f"{result['rows_per_second']:,} rows/s (target >= {TARGET_ROWS_PER_SECOND:,})  "
         f"{'ok' if result['ok'] else 'BELOW TARGET'}"
     )
+
+
+def main() -> None:
+    """Standalone: `python -m bench.ingest [records]`, on a freshly reset bench database."""
+    import sys
+
+    from bench.benchdb import reset_bench_services
+    from bench.processes import ROOT
+
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
+    print_report(measure(reset_bench_services(), count, ROOT / "bench" / "results" / "logs"))
+
+
+if __name__ == "__main__":
+    main()

@@ -55,7 +55,7 @@ class Settings(BaseModel):
     config_poll_seconds: float = Field(0.5, gt=0, le=1.0, alias="CONFIG_POLL_SECONDS")
     # The log buffer ships a batch every interval, or sooner once it holds this many records.
     log_flush_seconds: float = Field(1.0, gt=0, alias="LOG_FLUSH_SECONDS")
-    log_batch_size: int = Field(500, ge=1, le=10_000, alias="LOG_BATCH_SIZE")
+    log_batch_size: int = Field(1000, ge=1, le=10_000, alias="LOG_BATCH_SIZE")
     # Records that cannot be published wait in a file per web process, up to this many.
     spool_dir: Path | None = Field(None, alias="SPOOL_DIR")
     spool_max_records: int = Field(200_000, ge=0, alias="SPOOL_MAX_RECORDS")
