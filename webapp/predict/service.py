@@ -1,27 +1,39 @@
-"""One prediction: route, infer, buffer the log record. No I/O happens here."""
+"""One prediction: route, infer, buffer the log record. No I/O happens here, not even when the model fails."""
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 import uuid
 from datetime import UTC, datetime
 from typing import Protocol
 
+from ..errors import PredictionFailed
+from ..failures.pipeline import failure_record
 from ..routing.allocation import RoutingTable
 from ..schemas import PredictionOut, PredictRequest
+
+log = logging.getLogger(__name__)
 
 
 class LogSink(Protocol):
     def append(self, record: dict) -> None: ...
 
 
-def predict(request: PredictRequest, table: RoutingTable, logs: LogSink) -> PredictionOut:
-    """Serve one request from an in-memory routing table and queue its log record."""
+def predict(request: PredictRequest, table: RoutingTable, logs: LogSink, failures: LogSink) -> PredictionOut:
+    """Serve one request from an in-memory routing table and queue its log record (or its failure's)."""
     route = table.route(random.random(), request.model, request.user_key, request.model_version)
     arm = route.arm
     started = time.perf_counter()
-    sentiment = arm.predictor.predict(request.text)
+    try:
+        sentiment = arm.predictor.predict(request.text)
+    except Exception as exc:  # any failure of the model is the version's: count it, answer a JSON 500
+        log.exception("version %s of %s failed to predict", arm.version, arm.name)
+        status = PredictionFailed.status
+        failures.append(failure_record(arm.model_id, arm.version, route.method, table.version, status, exc))
+        message = f"version {arm.version} of {arm.name} failed to predict; the failure is counted against it"
+        raise PredictionFailed(message, {"model_version": arm.version}) from exc
     latency_ms = round((time.perf_counter() - started) * 1000, 4)
     prediction_id = str(uuid.uuid4())
     result = PredictionOut(
