@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 
-from tests.api import activate, register
+from tests.api import register, two_versions
 from tests.records import log_record, refresh_settled
 from webapp.experiments.statistics import Proportion
 from webapp.experiments.stratified import Sample, stratified_difference
@@ -14,6 +15,7 @@ from webapp.extensions import db
 from webapp.feedback.ingest import write_feedback_batch
 from webapp.logpipe.ingest import write_prediction_log_batch
 from webapp.logpipe.wire import encode_batch, encode_feedback_batch
+from webapp.models import RoutingState
 
 
 def epoch(a: tuple[int, int], b: tuple[int, int]) -> dict[str, Sample]:
@@ -91,16 +93,24 @@ def feed(app, model_id: str, version: str, config_version: int, labelled: int, c
         write_feedback_batch(encode_feedback_batch(feedback))
 
 
+def config_version(app) -> int:
+    with app.app_context():
+        version = db.session.scalar(select(RoutingState.version))
+        db.session.remove()
+        return version
+
+
 def test_the_experiment_view_shows_the_stratified_comparison_after_a_bandit_ran(app, client):
     v1, v2 = register(client, version="1.0.0")["model_id"], register(client, version="2.0.0")["model_id"]
-    activate(client, v1, 100)
-    assert client.get("/experiments/sentiment").get_json()["stratified"] is None  # no bandit ever ran
+    assert client.put("/models/sentiment/split", json={"weights": {"1.0.0": 80, "2.0.0": 20}}).status_code == 200
+    # Easy traffic at 80/20, then hard traffic at the bandit's 50/50; 2.0.0 is 0.05 better on both.
+    easy = config_version(app)
+    feed(app, v1, "1.0.0", easy, 400, 340)
+    feed(app, v2, "2.0.0", easy, 100, 90)
     assert client.post("/models/sentiment/bandit", json={"versions": ["1.0.0", "2.0.0"]}).status_code == 201
-    # Easy traffic at 80/20, then hard traffic at 20/80; 2.0.0 is 0.05 better in both.
-    feed(app, v1, "1.0.0", 1, 400, 340)
-    feed(app, v2, "2.0.0", 1, 100, 90)
-    feed(app, v1, "1.0.0", 2, 100, 45)
-    feed(app, v2, "2.0.0", 2, 400, 200)
+    hard = config_version(app)
+    feed(app, v1, "1.0.0", hard, 100, 45)
+    feed(app, v2, "2.0.0", hard, 400, 200)
     with app.app_context():
         refresh_settled()
         db.session.remove()
@@ -114,3 +124,8 @@ def test_the_experiment_view_shows_the_stratified_comparison_after_a_bandit_ran(
     assert comparison["pooled_difference"] == pytest.approx(290 / 500 - 385 / 500, abs=1e-6)  # -0.19
     assert comparison["ci"][0] < 0.05 < comparison["ci"][1]
     assert (comparison["epochs_used"], comparison["observations"]) == (2, 1000)
+
+
+def test_the_experiment_view_has_no_stratified_comparison_where_no_bandit_ran(client):
+    two_versions(client)
+    assert client.get("/experiments/sentiment").get_json()["stratified"] is None
