@@ -11,7 +11,7 @@ from typing import Protocol
 
 from ..errors import PredictionFailed
 from ..failures.pipeline import failure_record
-from ..routing.allocation import RoutingTable
+from ..routing.allocation import Route, RoutingTable
 from ..schemas import PredictionOut, PredictRequest
 
 log = logging.getLogger(__name__)
@@ -29,11 +29,7 @@ def predict(request: PredictRequest, table: RoutingTable, logs: LogSink, failure
     try:
         sentiment = arm.predictor.predict(request.text)
     except Exception as exc:  # any failure of the model is the version's: count it, answer a JSON 500
-        log.exception("version %s of %s failed to predict", arm.version, arm.name)
-        status = PredictionFailed.status
-        failures.append(failure_record(arm.model_id, arm.version, route.method, table.version, status, exc))
-        message = f"version {arm.version} of {arm.name} failed to predict; the failure is counted against it"
-        raise PredictionFailed(message, {"model_version": arm.version}) from exc
+        raise _counted_failure(route, table.version, failures, exc) from exc
     latency_ms = round((time.perf_counter() - started) * 1000, 4)
     prediction_id = str(uuid.uuid4())
     result = PredictionOut(
@@ -71,3 +67,13 @@ def predict(request: PredictRequest, table: RoutingTable, logs: LogSink, failure
         }
     )
     return result
+
+
+def _counted_failure(route: Route, config_version: int, failures: LogSink, exc: Exception) -> PredictionFailed:
+    """Queue the failure against the routed version; the error the client gets names the version, not the cause."""
+    arm = route.arm
+    log.exception("version %s of %s failed to predict", arm.version, arm.name)
+    status = PredictionFailed.status
+    failures.append(failure_record(arm.model_id, arm.version, route.method, config_version, status, exc))
+    message = f"version {arm.version} of {arm.name} failed to predict; the failure is counted against it"
+    return PredictionFailed(message, {"model_version": arm.version})
