@@ -14,6 +14,7 @@ from webapp.config import Settings
 
 WRITE_BATCH_TASK = "predictions.write_batch"
 WRITE_FEEDBACK_TASK = "feedback.write_batch"
+WRITE_ERRORS_TASK = "errors.write_batch"
 REFRESH_STATS_TASK = "stats.refresh"
 EVALUATE_ROLLOUTS_TASK = "rollouts.evaluate"
 MAX_RETRY_DELAY_SECONDS = 30

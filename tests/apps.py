@@ -41,5 +41,6 @@ def shutdown(app: Flask) -> None:
     """Stop an app's background threads and close its connections."""
     app.extensions["router"].stop()
     app.extensions["log_buffer"].close()
+    app.extensions["error_buffer"].close()
     with app.app_context():
         db.engine.dispose()

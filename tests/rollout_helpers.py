@@ -10,8 +10,9 @@ from flask.testing import FlaskClient
 
 from webapp.experiments.tables import AllocationCount, OutcomeStats
 from webapp.extensions import db
-from webapp.models import ModelStats
+from webapp.models import LatencyHistogram, ModelStats
 from webapp.rollouts.evaluate import evaluate_all
+from webapp.stats.histogram import latency_bucket
 
 LABELS = ("positive", "negative", "neutral")
 ROUTINGS = ("sticky", "random", "explicit", "shadow")
@@ -48,6 +49,8 @@ def seed(app: Flask, model_id: str, *, routed=0, config_version=0, labelled=0, c
             totals = {"latency_sum": Decimal(requests), "latency_sum_squares": Decimal(requests)}
             stats = ModelStats(model_id=key, request_count=requests, confidence_sum=Decimal(0), p95_latency=p95)
             db.session.merge(stats_with(stats, {**counts, **totals}))
+            if p95 is not None:  # every request at the p95: its confidence bounds are the p95 itself
+                db.session.merge(LatencyHistogram(model_id=key, bucket=latency_bucket(p95), count=requests))
         db.session.commit()
 
 

@@ -101,6 +101,6 @@ def test_the_experiment_view_says_a_bandit_is_running_and_how_far_to_trust_it(cl
     bandit = start(client).get_json()
     allocation = client.get("/experiments/sentiment").get_json()["allocation"]
     assert (allocation["mode"], allocation["id"], allocation["state"]) == ("bandit", bandit["id"], "running")
-    assert "NOT yet corrected" in allocation["note"]
+    assert "`stratified` holds the corrected comparison" in allocation["note"]
     client.delete("/models/sentiment/bandit")
     assert client.get("/experiments/sentiment").get_json()["allocation"] is None

@@ -132,7 +132,7 @@ def test_beyond_the_spool_bound_every_record_is_either_spooled_or_counted_as_dro
         )
         for path in (Path(env["INSTANCE_DIR"]) / "spool").glob("*.counters.json"):
             process = json.loads(path.read_text())  # what /health sums, one file per web process
-            assert process["spooled"] == 100 if process["dropped"] else process["spooled"] <= 100
+            assert process["spooled"] <= 100  # batches are kept or dropped whole, never past the bound
         assert counters["dropped"] > 0
         assert "log spool full (100 records): dropped" in "".join(web.output)
     finally:

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from scipy import stats
 
 from webapp.experiments.statistics import Moments, Proportion
 from webapp.rollouts import machine as m
+from webapp.stats.histogram import latency_bucket
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 PLAN = m.Plan(steps=(1, 5, 25, 50, 100), step_seconds=300, min_requests_per_step=200)
 
 
-def arm(requests=1000, labelled=1000, correct=800, p95=1.0, reward=None, errors=None) -> m.ArmMetrics:
+def latency_histogram(n: int, scale: float) -> tuple[tuple[int, int], ...]:
+    """n latencies spread like a log-normal (sigma 0.35) with median `scale` ms, as histogram buckets."""
+    latencies = (scale * math.exp(0.35 * stats.norm.ppf((i + 0.5) / n)) for i in range(n))
+    return tuple(sorted(Counter(latency_bucket(latency) for latency in latencies).items()))
+
+
+def arm(requests=1000, labelled=1000, correct=800, slowness=1.0, reward=None, errors=None) -> m.ArmMetrics:
     rewards = reward or Moments(0, 0.0, 0.0)
-    return m.ArmMetrics(requests, Proportion(labelled, correct), rewards, p95, errors)
+    counts = latency_histogram(requests, slowness)
+    p95 = round(slowness * math.exp(0.35 * stats.norm.ppf(0.95)), 4)
+    return m.ArmMetrics(requests, Proportion(labelled, correct), rewards, p95, errors, counts)
 
 
 def snapshot(candidate=None, baseline=None, step_requests=500) -> m.Snapshot:
@@ -73,28 +85,64 @@ def test_a_large_observed_drop_on_few_labels_is_not_yet_significant():
     assert decision.action == m.ADVANCE
 
 
-def test_slow_candidate_rolls_back_on_the_p95_latency_ratio():
-    decision = m.decide(PLAN, running(2), snapshot(candidate=arm(p95=1.6)), START)
+def test_a_candidate_twice_as_slow_rolls_back_on_the_bound_of_its_p95_ratio():
+    # 1,000 latencies each: the candidate's p95 is at least its 93.6th percentile and the baseline's
+    # at most its 96.4th (binomial order statistics, 97.5% each): 2 x exp(0.35 x (1.522 - 1.799)) = 1.81.
+    decision = m.decide(PLAN, running(2), snapshot(candidate=arm(slowness=2.0)), START)
     assert decision.action == m.ROLLBACK
     check = next(c for c in decision.checks if c.name == "p95_latency_ratio")
-    assert (check.value, check.limit, check.breached) == (1.6, 1.5, True)
+    assert (check.limit, check.breached) == (1.5, True)
+    assert check.value == pytest.approx(1.81, abs=0.04)  # the histogram's buckets are 4% wide
+    assert "at least 1.8" in check.note and "95% confidence" in check.note
+
+
+def test_a_candidate_slower_within_what_the_sample_explains_does_not_roll_back():
+    # A point p95 ratio of 1.6 is over the limit, but on 1,000 latencies its bound is 1.6 x 0.906 = 1.45.
+    decision = m.decide(PLAN, running(1), snapshot(candidate=arm(slowness=1.6)), LATER)
+    check = next(c for c in decision.checks if c.name == "p95_latency_ratio")
+    assert decision.action == m.ADVANCE
+    assert check.value == pytest.approx(1.45, abs=0.04) and not check.breached
 
 
 def test_latency_is_not_judged_on_too_few_candidate_requests():
-    decision = m.decide(PLAN, running(1), snapshot(candidate=arm(requests=99, p95=9.0)), LATER)
+    decision = m.decide(PLAN, running(1), snapshot(candidate=arm(requests=99, slowness=9.0)), LATER)
     assert decision.action == m.ADVANCE
 
 
-def test_error_rate_over_its_limit_rolls_back():
-    plan = replace(PLAN, guardrails=m.Guardrails(max_error_rate=0.01))
-    decision = m.decide(plan, running(1), snapshot(candidate=arm(requests=980, errors=20)), LATER)
-    assert decision.action == m.ROLLBACK
-    assert "error rate 0.0200 > 0.01" in decision.reason
+ERRORS_PLAN = replace(PLAN, guardrails=m.Guardrails(max_error_rate=0.01))
+
+
+def error_check(errors: int, step_requests: int) -> m.Check:
+    decision = m.decide(ERRORS_PLAN, running(1), snapshot(candidate=arm(errors=errors), step_requests=step_requests),
+                        LATER)  # fmt: skip
+    return next(c for c in decision.checks if c.name == "error_rate")
+
+
+def test_error_rate_clearly_over_its_limit_rolls_back_with_the_numbers():
+    # 20 of 500 attempts: 4%; the 99% Clopper-Pearson lower bound is Beta(20, 481).ppf(0.01) = 0.0223 > 0.01.
+    plan = ERRORS_PLAN
+    decision = m.decide(plan, running(1), snapshot(candidate=arm(errors=20), step_requests=480), LATER)
+    assert (decision.action, decision.step_index) == (m.ROLLBACK, 1)
+    check = next(c for c in decision.checks if c.name == "error_rate")
+    assert (check.value, check.breached) == (0.04, True)
+    assert "error rate 0.0400 (20 of 500 requests in this step) is above 0.01" in decision.reason
+    assert "lower bound is 0.0223" in decision.reason
+
+
+def test_an_error_rate_over_the_limit_by_chance_alone_does_not_roll_back():
+    # 2 of 100: 2% observed, but a version failing 1% of requests does that often (lower bound 0.0015).
+    check = error_check(errors=2, step_requests=98)
+    assert (check.value, check.breached) == (0.02, False)
+
+
+def test_errors_are_counted_against_answered_plus_failed_requests():
+    assert error_check(errors=0, step_requests=300).value == 0.0
+    assert error_check(errors=300, step_requests=0).value == 1.0
+    assert error_check(errors=300, step_requests=0).breached
 
 
 def test_unmeasured_errors_are_reported_and_never_breach():
-    plan = replace(PLAN, guardrails=m.Guardrails(max_error_rate=0.01))
-    check = m.decide(plan, running(1), snapshot(), LATER).checks[0]
+    check = m.decide(ERRORS_PLAN, running(1), snapshot(), LATER).checks[0]
     assert (check.name, check.value, check.breached) == ("error_rate", None, False)
 
 

@@ -132,7 +132,10 @@ def test_a_slow_candidate_rolls_back_on_p95_latency(client, app, versions):
     seed(app, versions["1.0.0"], requests=1000, p95=2.0)
     seed(app, versions["2.0.0"], requests=500, p95=4.0)
     assert [o.action for o in evaluate(app)] == ["rollback"]
-    assert "2.00x the baseline" in client.get(f"/rollouts/{rollout['id']}").get_json()["reason"]
+    body = client.get(f"/rollouts/{rollout['id']}").get_json()
+    assert body["reason"].startswith("p95 latency is at least 2.0"), body["reason"]
+    check = next(check for check in body["guardrails"] if check["name"] == "p95_latency_ratio")
+    assert check["value"] == pytest.approx(2.0, abs=0.05) and check["breached"]
 
 
 def test_the_last_step_completes_the_rollout_and_retires_the_baseline(app, client, versions):

@@ -49,6 +49,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
 
     from .auth import KeyRing
     from .celery_app import init_celery
+    from .failures.pipeline import error_buffer
     from .feedback.pipeline import feedback_buffer
     from .logpipe.chain import shipping_buffer
     from .logpipe.wire import encode_log_batch
@@ -80,6 +81,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
         observe=count_log_records,
     )
     app.extensions["feedback_buffer"] = feedback_buffer(celery, settings)
+    app.extensions["error_buffer"] = error_buffer(celery, settings)
 
 
 def register_blueprints(app: Flask) -> None:

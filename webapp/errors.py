@@ -78,6 +78,12 @@ class ValidationFailed(ApiError):
     status, code = 422, "validation_error"
 
 
+class PredictionFailed(ApiError):
+    """The routed version raised while predicting: the server's fault, counted against that version."""
+
+    status, code = 500, "prediction_failed"
+
+
 class ServiceUnavailable(ApiError):
     status, code = 503, "service_unavailable"
 

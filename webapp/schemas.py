@@ -221,6 +221,7 @@ class StatsEntry(BaseModel):
     p99_latency: float | None
     prediction_counts: dict[Label, int]
     routing_counts: dict[Literal["sticky", "random", "explicit", "shadow"], int]
+    error_count: int = Field(default=0, description="Requests routed to the version that failed with a 5xx")
     first_prediction_at: datetime | None
     last_prediction_at: datetime | None
     refreshed_at: datetime | None

@@ -14,9 +14,11 @@ from celeryconfig import (
     EVALUATE_ROLLOUTS_TASK,
     REFRESH_STATS_TASK,
     WRITE_BATCH_TASK,
+    WRITE_ERRORS_TASK,
     WRITE_FEEDBACK_TASK,
     retry_countdown,
 )
+from webapp.failures.ingest import write_error_batch
 from webapp.feedback.ingest import write_feedback_batch
 from webapp.logpipe.ingest import write_prediction_log_batch
 from webapp.metrics.instruments import observe_batch, observe_refresh
@@ -54,6 +56,17 @@ def write_feedback(self: Task, payload: str) -> dict[str, int]:
         visibility = self.app.conf.broker_transport_options.get("visibility_timeout")
         raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries, visibility)) from exc
     return {"received": result.received, "written": result.inserted, "rejected": result.rejected}
+
+
+@shared_task(name=WRITE_ERRORS_TASK, bind=True, max_retries=None)
+def write_errors(self: Task, payload: str) -> dict[str, int]:
+    """Store a batch of failed predictions; each has its own id, so redelivery inserts nothing twice."""
+    try:
+        result = write_error_batch(payload)
+    except (OperationalError, InterfaceError) as exc:
+        visibility = self.app.conf.broker_transport_options.get("visibility_timeout")
+        raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries, visibility)) from exc
+    return {"received": result.received, "inserted": result.inserted, "rejected": result.rejected}
 
 
 @shared_task(name=REFRESH_STATS_TASK)

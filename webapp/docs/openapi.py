@@ -34,6 +34,7 @@ _ERROR_TEXT = {
     413: f"Body over {MAX_BODY_BYTES // 1024} KB (256 KB for POST /feedback)",
     415: "Body not sent as application/json",
     422: "A field or query parameter failed validation; details name each one",
+    500: "The routed version failed to predict; the failure is counted against it",
     503: "A service this call needs is unavailable",
 }
 

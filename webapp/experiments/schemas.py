@@ -92,6 +92,23 @@ class AllocationOut(BaseModel):
     note: str
 
 
+class StratifiedComparisonOut(BaseModel):
+    model_version: str
+    baseline_version: str
+    difference: float = Field(description="Challenger minus baseline, combined over allocation epochs")
+    ci: list[float] = Field(description="95% normal interval of the stratified difference")
+    pooled_difference: float = Field(description="The same routed predictions pooled over epochs: biased by drift")
+    epochs_used: int
+    epochs_skipped: int = Field(description="Epochs where either arm has fewer than two observations")
+    observations: int
+
+
+class StratifiedOut(BaseModel):
+    method: str
+    metric: Literal["accuracy", "mean_reward"]
+    comparisons: list[StratifiedComparisonOut]
+
+
 class Experiment(BaseModel):
     model_name: str
     arms: list[ArmOut]
@@ -103,4 +120,8 @@ class Experiment(BaseModel):
     refreshed_at: datetime | None
     allocation: AllocationOut | None = Field(
         default=None, description="A running bandit or rollout moving the weights; null while the split is fixed"
+    )
+    stratified: StratifiedOut | None = Field(
+        default=None,
+        description="While a bandit runs or after one ran: the differences corrected for the changing allocation",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import NotFound
 from ..rollouts.allocation import moving_allocation
 from .analysis import analyze, baseline_versions
+from .epoch_outcomes import had_bandit, stratified_section
 from .queries import experiment_data
 from .schemas import Experiment
 from .sequential import DEFAULT_TARGET_N
@@ -21,4 +22,5 @@ def experiment_report(
             {"versions": baseline_versions(data)},
         )
     report = analyze(data, baseline, mde, target_n)
-    return report.model_copy(update={"allocation": moving_allocation(model_name)})
+    stratified = stratified_section(report) if had_bandit(model_name) else None
+    return report.model_copy(update={"allocation": moving_allocation(model_name), "stratified": stratified})

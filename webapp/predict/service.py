@@ -1,27 +1,35 @@
-"""One prediction: route, infer, buffer the log record. No I/O happens here."""
+"""One prediction: route, infer, buffer the log record. No I/O happens here, not even when the model fails."""
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from datetime import UTC, datetime
 from typing import Protocol
 
+from ..errors import PredictionFailed
+from ..failures.pipeline import failure_record
 from ..ids import new_uuid4
-from ..routing.allocation import RoutingTable
+from ..routing.allocation import Route, RoutingTable
 from ..schemas import PredictionOut, PredictRequest
+
+log = logging.getLogger(__name__)
 
 
 class LogSink(Protocol):
     def append(self, record: dict) -> None: ...
 
 
-def predict(request: PredictRequest, table: RoutingTable, logs: LogSink) -> PredictionOut:
-    """Serve one request from an in-memory routing table and queue its log record."""
+def predict(request: PredictRequest, table: RoutingTable, logs: LogSink, failures: LogSink) -> PredictionOut:
+    """Serve one request from an in-memory routing table and queue its log record (or its failure's)."""
     route = table.route(random.random(), request.model, request.user_key, request.model_version)
     arm = route.arm
     started = time.perf_counter()
-    sentiment = arm.predictor.predict(request.text)
+    try:
+        sentiment = arm.predictor.predict(request.text)
+    except Exception as exc:  # any failure of the model is the version's: count it, answer a JSON 500
+        raise _counted_failure(route, table.version, failures, exc) from exc
     latency_ms = round((time.perf_counter() - started) * 1000, 4)
     prediction_id = new_uuid4()
     result = PredictionOut(
@@ -59,3 +67,13 @@ def predict(request: PredictRequest, table: RoutingTable, logs: LogSink) -> Pred
         }
     )
     return result
+
+
+def _counted_failure(route: Route, config_version: int, failures: LogSink, exc: Exception) -> PredictionFailed:
+    """Queue the failure against the routed version; the error the client gets names the version, not the cause."""
+    arm = route.arm
+    log.exception("version %s of %s failed to predict", arm.version, arm.name)
+    status = PredictionFailed.status
+    failures.append(failure_record(arm.model_id, arm.version, route.method, config_version, status, exc))
+    message = f"version {arm.version} of {arm.name} failed to predict; the failure is counted against it"
+    return PredictionFailed(message, {"model_version": arm.version})

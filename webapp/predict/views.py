@@ -20,14 +20,14 @@ from . import bp, service, shadow
     tag="predict",
     body=PredictRequest,
     responses={200: PredictionOut},
-    errors=(400, 404, 503),
+    errors=(400, 404, 500, 503),
     description="Sticky by user_id (SHA-256 bucket), weighted random without one, explicit with model_version.",
 )
 def predict():
     request = parse_json(PredictRequest)
     extensions = current_app.extensions
     table, logs = extensions["router"].table(), extensions["log_buffer"]
-    result = service.predict(request, table, logs)
+    result = service.predict(request, table, logs, extensions["error_buffer"])
     count_prediction(
         result.model_name, result.model_version, result.routing, result.prediction, result.latency_ms / 1000
     )

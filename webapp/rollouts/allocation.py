@@ -10,8 +10,8 @@ from .tables import Bandit, Rollout
 
 BANDIT_NOTE = (
     "a Thompson-sampling bandit moves the weights every update; each update is a split change, so SRM is "
-    "checked against the current epoch's weights only. Arm totals pool every epoch and are NOT yet corrected "
-    "for the changing allocation: read them as descriptive, not as a fair comparison"
+    "checked against the current epoch's weights only. Arm totals pool every epoch and are not corrected for "
+    "the changing allocation: read them as descriptive; `stratified` holds the corrected comparison"
 )
 ROLLOUT_NOTE = "a canary rollout moves the weights step by step; SRM is checked within the current step's epoch"
 

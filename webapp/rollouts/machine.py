@@ -12,8 +12,11 @@ import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from scipy import stats
+
 from ..experiments import sequential
 from ..experiments import statistics as st
+from . import quantiles
 
 RUNNING, PAUSED = "running", "paused"
 ROLLED_BACK, COMPLETED, ABORTED = "rolled_back", "completed", "aborted"
@@ -24,6 +27,11 @@ ADVANCE, HOLD, ROLLBACK, COMPLETE = "advance", "hold", "rollback", "complete"
 
 # A p95 read from fewer requests than this is noise: the latency guardrail waits for it.
 MIN_LATENCY_SAMPLES = 100
+# Each side of the latency ratio is a one-sided bound at this level, so the pair holds with at least 95%.
+LATENCY_ALPHA = 0.025
+# The error-rate guardrail looks at every evaluation (every 10 s): a stricter level than the
+# experiment's 0.05 keeps the repeated looks from rolling back a candidate that meets its limit.
+ERROR_RATE_ALPHA = 0.01
 # A mean reward from fewer observations than this is not judged.
 MIN_REWARD_SAMPLES = 30
 
@@ -61,13 +69,18 @@ class State:
 
 @dataclass(frozen=True)
 class ArmMetrics:
-    """One version's materialized numbers; `errors` is None when the service cannot attribute them."""
+    """One version's materialized numbers.
+
+    `errors`: the version's failed routed requests in the current step (None: not measured);
+    `latency_counts`: its latency histogram, (bucket, count) pairs (`webapp.stats.histogram`).
+    """
 
     requests: int
     accuracy: st.Proportion
     reward: st.Moments
     p95_latency: float | None = None
     errors: int | None = None
+    latency_counts: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,7 +144,7 @@ def guardrail_checks(guardrails: Guardrails, snapshot: Snapshot) -> tuple[Check,
     """Every configured guardrail, judged on the snapshot."""
     checks = []
     if guardrails.max_error_rate is not None:
-        checks.append(_error_rate(guardrails.max_error_rate, snapshot.candidate))
+        checks.append(_error_rate(guardrails.max_error_rate, snapshot))
     if guardrails.max_p95_latency_ratio is not None:
         checks.append(_latency(guardrails.max_p95_latency_ratio, snapshot))
     if guardrails.max_accuracy_drop is not None:
@@ -141,20 +154,42 @@ def guardrail_checks(guardrails: Guardrails, snapshot: Snapshot) -> tuple[Check,
     return tuple(checks)
 
 
-def _error_rate(limit: float, candidate: ArmMetrics) -> Check:
-    if candidate.errors is None or candidate.requests + candidate.errors == 0:
-        return Check("error_rate", None, limit, False, "not measured: no errors attributed to the candidate")
-    rate = candidate.errors / (candidate.requests + candidate.errors)
-    return Check("error_rate", round(rate, 6), limit, rate > limit, f"error rate {rate:.4f} > {limit}")
+def _error_rate(limit: float, snapshot: Snapshot) -> Check:
+    """Breached when the step's error rate is above the limit with 99% confidence (Clopper-Pearson)."""
+    errors = snapshot.candidate.errors
+    attempts = snapshot.step_requests + (errors or 0)
+    if errors is None or attempts == 0:
+        return Check("error_rate", None, limit, False, "not measured: no requests to the candidate in this step")
+    rate = errors / attempts
+    # The one-sided lower bound of a binomial rate: the ERROR_RATE_ALPHA quantile of Beta(errors, n - errors + 1).
+    low = float(stats.beta.ppf(ERROR_RATE_ALPHA, errors, attempts - errors + 1)) if errors else 0.0
+    note = (
+        f"error rate {rate:.4f} ({errors} of {attempts} requests in this step) is above {limit}: "
+        f"its {1 - ERROR_RATE_ALPHA:.0%} lower bound is {low:.4f}"
+    )
+    return Check("error_rate", round(rate, 6), limit, low > limit, note)
 
 
 def _latency(limit: float, snapshot: Snapshot) -> Check:
+    """Breached when even a low bound of the candidate's p95 over a high bound of the baseline's exceeds the limit.
+
+    A ratio of two p95s read on ~100 requests jumps with whichever few slow requests land in the tail;
+    the ratio of the bounds moves only when the candidate is slower beyond what the sample size explains.
+    """
     candidate, baseline = snapshot.candidate, snapshot.baseline
-    if candidate.requests < MIN_LATENCY_SAMPLES or not candidate.p95_latency or not baseline.p95_latency:
+    if candidate.requests < MIN_LATENCY_SAMPLES:
         return Check("p95_latency_ratio", None, limit, False, f"waiting for {MIN_LATENCY_SAMPLES} candidate requests")
-    ratio = candidate.p95_latency / baseline.p95_latency
-    note = f"p95 latency {candidate.p95_latency:.3f} ms is {ratio:.2f}x the baseline's {baseline.p95_latency:.3f} ms"
-    return Check("p95_latency_ratio", round(ratio, 4), limit, ratio > limit, f"{note} (limit {limit}x)")
+    low = quantiles.lower_bound(candidate.latency_counts, 0.95, LATENCY_ALPHA)
+    high = quantiles.upper_bound(baseline.latency_counts, 0.95, LATENCY_ALPHA)
+    if not low or not high:
+        return Check("p95_latency_ratio", None, limit, False, "waiting for enough latencies on both versions")
+    bound = low / high
+    note = (
+        f"p95 latency is at least {bound:.2f}x the baseline's (candidate p95 >= {low:.3f} ms, baseline p95 <= "
+        f"{high:.3f} ms, 95% confidence; point estimates {candidate.p95_latency} and {baseline.p95_latency} ms) "
+        f"(limit {limit}x)"
+    )
+    return Check("p95_latency_ratio", round(bound, 4), limit, bound > limit, note)
 
 
 def _accuracy(max_drop: float, snapshot: Snapshot) -> Check:

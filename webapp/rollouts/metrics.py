@@ -1,23 +1,28 @@
 """The metrics snapshot a rollout is judged on, read from the materialized tables (never the logs).
 
-- requests, p95 latency: model_stats, everything the version served;
+- requests, p95 latency: model_stats, everything the version served; the latency histogram
+  (latency_histogram) for the p95's confidence bounds;
 - accuracy, reward: outcome_stats, every labelled prediction of the version;
 - the step's requests: the candidate's routed (sticky and random) requests under the routing-config
   versions from the one that put the step in place: allocation_counts.
-- errors: the prediction log records answered predictions only, and a failed /predict is not
-  attributed to a version, so errors are reported as not measured (None).
+- errors: the candidate's failed routed requests (prediction_errors) in the same window as the
+  step's requests, so errors / (errors + step requests) is the step's error rate. The failures are
+  read as the worker has stored them, the requests as the stats refresh materialized them, which
+  the evaluation runs first.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from sqlalchemy import func, select
 
 from ..experiments import statistics as st
 from ..experiments.tables import AllocationCount, OutcomeStats
 from ..extensions import db
-from ..models import ModelStats
+from ..failures.queries import routed_errors_since
+from ..models import LatencyHistogram, ModelStats
 from .machine import ArmMetrics, Snapshot
 from .tables import Rollout
 
@@ -37,8 +42,15 @@ def arm_metrics(model_id: uuid.UUID) -> ArmMetrics:
         accuracy=accuracy,
         reward=reward,
         p95_latency=stats.p95_latency if stats else None,
-        errors=None,
+        latency_counts=_latency_counts(model_id),
     )
+
+
+def _latency_counts(model_id: uuid.UUID) -> tuple[tuple[int, int], ...]:
+    rows = db.session.execute(
+        select(LatencyHistogram.bucket, LatencyHistogram.count).where(LatencyHistogram.model_id == model_id)
+    )
+    return tuple((bucket, count) for bucket, count in rows)
 
 
 def step_requests(rollout: Rollout) -> int:
@@ -55,4 +67,5 @@ def step_requests(rollout: Rollout) -> int:
 def snapshot(rollout: Rollout, target_n: float) -> Snapshot:
     """Everything `machine.decide` needs about this rollout's two versions."""
     candidate, baseline = arm_metrics(rollout.candidate_id), arm_metrics(rollout.baseline_id)
+    candidate = replace(candidate, errors=routed_errors_since(rollout.candidate_id, rollout.step_config_version))
     return Snapshot(candidate, baseline, step_requests(rollout), target_n)

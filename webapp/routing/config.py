@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,8 @@ from ..inference import Predictor, build_predictor
 from ..models import ModelVersion, RoutingState, Split
 from .allocation import Allocation, Arm, RoutingTable
 from .slots import legacy_assignment, rebalance
+
+log = logging.getLogger(__name__)
 
 RoutingConfig = dict[str, Any]
 
@@ -92,7 +95,10 @@ class PredictorCache:
         predictor = self._by_key.get(key)
         if predictor is None:
             predictor = build_predictor(algorithm, params)
-            predictor.predict("warm up")  # TextBlob loads its lexicon lazily: pay that here, not in a request
+            try:
+                predictor.predict("warm up")  # TextBlob loads its lexicon lazily: pay that here, not in a request
+            except Exception:  # a failing version must not break every model's table; its requests fail and count
+                log.exception("version with algorithm %s failed its warm-up prediction", algorithm)
             self._by_key[key] = predictor
         return predictor
 

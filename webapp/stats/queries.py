@@ -1,4 +1,4 @@
-"""Reads of the materialized statistics. Never touches the prediction log."""
+"""Reads of the materialized statistics, and the stored failures. Never touches the prediction log."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from decimal import Decimal
 from sqlalchemy import or_, select
 
 from ..extensions import db
+from ..failures.queries import error_counts
 from ..models import ModelStats, ModelVersion, StatsCursor
 from ..schemas import StatsEntry
 
@@ -26,14 +27,16 @@ def stats_entries(model_name: str | None = None) -> list[StatsEntry]:
     )
     if model_name is not None:
         query = query.where(ModelVersion.name == model_name)
-    return [_entry(version, stats, refreshed_at) for version, stats in db.session.execute(query)]
+    rows = db.session.execute(query).all()
+    errors = error_counts([version.id for version, _ in rows])
+    return [_entry(version, stats, refreshed_at, errors.get(version.id, 0)) for version, stats in rows]
 
 
 def _average(total: Decimal | None, count: int) -> float | None:
     return round(float(Decimal(total) / count), 4) if count and total is not None else None
 
 
-def _entry(version: ModelVersion, stats: ModelStats | None, refreshed_at) -> StatsEntry:
+def _entry(version: ModelVersion, stats: ModelStats | None, refreshed_at, errors: int) -> StatsEntry:
     count = stats.request_count if stats else 0
     return StatsEntry(
         model_id=str(version.id),
@@ -49,6 +52,7 @@ def _entry(version: ModelVersion, stats: ModelStats | None, refreshed_at) -> Sta
         p99_latency=stats.p99_latency if stats else None,
         prediction_counts={label: getattr(stats, f"{label}_count", 0) if stats else 0 for label in LABELS},
         routing_counts={routing: getattr(stats, f"{routing}_count", 0) if stats else 0 for routing in ROUTINGS},
+        error_count=errors,
         first_prediction_at=stats.first_prediction_at if stats else None,
         last_prediction_at=stats.last_prediction_at if stats else None,
         refreshed_at=refreshed_at,

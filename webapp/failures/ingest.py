@@ -1,0 +1,67 @@
+"""Writes batches of failure records to prediction_errors: validated, one statement, idempotent."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, TypeAdapter
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ..extensions import db
+from ..logpipe.batches import BatchFormat, decode
+from ..logpipe.ingest import IngestResult
+from .pipeline import ERROR_FIELDS
+from .tables import PredictionError
+
+_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_NO_NUL = r"^[^\x00]*$"
+Uuid = Annotated[str, StringConstraints(pattern=_UUID)]
+
+# One row of a batch, in ERROR_FIELDS order.
+ErrorRow = tuple[
+    Uuid,  # error_id
+    Uuid,  # model_id
+    Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_NO_NUL)],  # model_version
+    Literal["sticky", "random", "explicit"],  # routing
+    Annotated[int, Field(ge=0)] | None,  # config_version
+    Annotated[int, Field(ge=500, le=599)],  # status
+    Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=_NO_NUL)],  # error_class
+    AwareDatetime,  # created_at
+]
+
+
+class ErrorBatch(BaseModel):
+    fields: list[str]
+    rows: list[ErrorRow]
+
+
+ERROR_BATCH = BatchFormat("prediction errors", ERROR_FIELDS, ErrorBatch, TypeAdapter(ErrorRow))
+
+
+def write_error_batch(payload: str | bytes) -> IngestResult:
+    """Store a batch as the web process encoded it; a row already stored (a redelivery) is skipped."""
+    rows, received = decode(payload, ERROR_BATCH)
+    values = [
+        {
+            "error_id": uuid.UUID(error_id),
+            "model_id": uuid.UUID(model_id),
+            "model_version": model_version,
+            "routing": routing,
+            "config_version": config_version,
+            "status": status,
+            "error_class": error_class,
+            "created_at": created_at,
+        }
+        for error_id, model_id, model_version, routing, config_version, status, error_class, created_at in rows
+    ]
+    inserted = _insert(values) if values else 0
+    return IngestResult(received=received, inserted=inserted, rejected=received - len(rows))
+
+
+def _insert(values: list[dict]) -> int:
+    insert = postgres_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(PredictionError.__table__).values(values).on_conflict_do_nothing(index_elements=["error_id"])
+    with db.engine.begin() as connection:
+        return connection.execute(statement).rowcount
