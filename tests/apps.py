@@ -27,6 +27,8 @@ DATA_TABLES = (
     "rollouts",
     "rollout_events",
     "bandits",
+    "shadow_pairs",
+    "shadow_comparisons",
 )
 
 

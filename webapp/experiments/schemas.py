@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from ..schemas import QueryModel, SemVer
+from .shadow_schemas import ShadowComparisonOut
 
 Metric = Literal["accuracy", "mean_reward", "latency"]
 Status = Literal["winner", "no_difference_yet", "srm", "insufficient_data"]
@@ -103,4 +104,8 @@ class Experiment(BaseModel):
     refreshed_at: datetime | None
     allocation: AllocationOut | None = Field(
         default=None, description="A running bandit or rollout moving the weights; null while the split is fixed"
+    )
+    shadows: list[ShadowComparisonOut] = Field(
+        default_factory=list,
+        description="Each shadow version against each version it mirrored: agreement, paired accuracy",
     )

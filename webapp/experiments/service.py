@@ -8,6 +8,7 @@ from .analysis import analyze, baseline_versions
 from .queries import experiment_data
 from .schemas import Experiment
 from .sequential import DEFAULT_TARGET_N
+from .shadow_report import shadow_comparisons
 
 
 def experiment_report(
@@ -21,4 +22,6 @@ def experiment_report(
             {"versions": baseline_versions(data)},
         )
     report = analyze(data, baseline, mde, target_n)
-    return report.model_copy(update={"allocation": moving_allocation(model_name)})
+    return report.model_copy(
+        update={"allocation": moving_allocation(model_name), "shadows": shadow_comparisons(model_name)}
+    )
