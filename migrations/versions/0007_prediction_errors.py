@@ -1,7 +1,7 @@
 """Prediction errors: each /predict that failed after routing, attributed to its version.
 
 Revision ID: 0007_prediction_errors
-Revises: 0004_batch_ledger
+Revises: 0006_shadow_comparisons
 Create Date: 2026-11-23
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_prediction_errors"
-down_revision = "0004_batch_ledger"
+down_revision = "0006_shadow_comparisons"
 branch_labels = None
 depends_on = None
 

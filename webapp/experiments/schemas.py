@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from ..schemas import QueryModel, SemVer
+from .shadow_schemas import ShadowComparisonOut
 
 Metric = Literal["accuracy", "mean_reward", "latency"]
 Status = Literal["winner", "no_difference_yet", "srm", "insufficient_data"]
@@ -124,4 +125,8 @@ class Experiment(BaseModel):
     stratified: StratifiedOut | None = Field(
         default=None,
         description="While a bandit runs or after one ran: the differences corrected for the changing allocation",
+    )
+    shadows: list[ShadowComparisonOut] = Field(
+        default_factory=list,
+        description="Each shadow version against each version it mirrored: agreement, paired accuracy",
     )

@@ -9,6 +9,7 @@ from .epoch_outcomes import had_bandit, stratified_section
 from .queries import experiment_data
 from .schemas import Experiment
 from .sequential import DEFAULT_TARGET_N
+from .shadow_report import shadow_comparisons
 
 
 def experiment_report(
@@ -23,4 +24,10 @@ def experiment_report(
         )
     report = analyze(data, baseline, mde, target_n)
     stratified = stratified_section(report) if had_bandit(model_name) else None
-    return report.model_copy(update={"allocation": moving_allocation(model_name), "stratified": stratified})
+    return report.model_copy(
+        update={
+            "allocation": moving_allocation(model_name),
+            "stratified": stratified,
+            "shadows": shadow_comparisons(model_name),
+        }
+    )

@@ -8,6 +8,8 @@ from flask import current_app
 from pydantic import TypeAdapter
 
 from ..contract import endpoint
+from ..experiments.shadow_report import shadow_report
+from ..experiments.shadow_schemas import ShadowReport
 from ..http import json_response, parse_json, parse_query
 from ..schemas import Activate, ModelListQuery, ModelVersionOut, RegisterModel, Shadow
 from . import bp, service
@@ -99,3 +101,16 @@ def delete(model_id: UUID):
 def shadow(model_id: UUID):
     body = parse_json(Shadow)
     return json_response(_out(service.set_shadow(str(model_id), body.percent, on_commit=_publish_routing)))
+
+
+@bp.get("/<uuid:model_id>/shadow")
+@endpoint(
+    "read",
+    "How this version, as a shadow, compares with the versions it mirrored",
+    tag=TAG,
+    responses={200: ShadowReport},
+    errors=(404,),
+    description="Agreement and paired accuracy (McNemar), from the materialized statistics (README, Shadow traffic).",
+)
+def shadow_comparison(model_id: UUID):
+    return json_response(shadow_report(str(model_id)))

@@ -13,7 +13,8 @@ Which rows are new:
 
 The same transaction folds feedback into outcome totals and routed traffic into allocation counts
 (`webapp/experiments/outcomes.py`, `allocations.py`), with the same kind of window for feedback,
-and every new row into the per-minute series (`minutes.py`).
+shadow predictions into their comparison with the served version (`shadow_fold.py`), and every
+new row into the per-minute series (`minutes.py`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..experiments.allocations import fold_allocations
 from ..experiments.outcomes import fold_outcomes
+from ..experiments.shadow_fold import fold_shadow_pairs
+from ..experiments.shadow_tables import ShadowComparison, ShadowPair
 from ..experiments.tables import AllocationCount, AllocationUser, ConfusionCell, Feedback, OutcomeStats
 from ..extensions import db
 from ..models import LatencyHistogram, ModelStats, PredictionLog, PredictionMinute, StatsCursor, utcnow
@@ -70,7 +73,9 @@ def refresh_stats() -> RefreshResult:
         _merge_histograms(histograms, list(totals))
         fold_allocations(window)
         fold_minutes(window)
-        cursor.feedback_position, _ = fold_outcomes((cursor.position, position), cursor.feedback_position)
+        feedback_from = cursor.feedback_position
+        cursor.feedback_position, _ = fold_outcomes((cursor.position, position), feedback_from)
+        fold_shadow_pairs((cursor.position, position), (feedback_from, cursor.feedback_position))
         rows = sum(row["request_count"] for row in totals.values())
         cursor.position, cursor.refreshed_at, cursor.rows_last_refresh = position, utcnow(), rows
         session.commit()
@@ -90,6 +95,8 @@ def rebuild_stats() -> RefreshResult:
         AllocationCount,
         AllocationUser,
         PredictionMinute,
+        ShadowPair,
+        ShadowComparison,
     )
     for table in tables:
         db.session.execute(table.__table__.delete())

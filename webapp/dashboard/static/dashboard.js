@@ -120,7 +120,9 @@ function verdict(experiment) {
   const srm = experiment.srm.mismatch
     ? `Sample ratio mismatch (p = ${experiment.srm.p_value.toExponential(2)}): the split is not what was asked`
     : "No sample ratio mismatch";
-  return `${srm}; decision: ${experiment.decision.reason}`;
+  // A shadow answers the same requests as the served version: its summary reads next to the decision.
+  const shadows = (experiment.shadows || []).map((s) => ` Shadow: ${s.summary}`).join("");
+  return `${srm}; decision: ${experiment.decision.reason}${shadows}`;
 }
 
 function describeRollout(rollouts, experiment) {
