@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, TypeAdapter
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..extensions import db
 from ..models import PredictionLog
@@ -73,10 +72,8 @@ _CREATE_STAGING = (
     f"SELECT {_COLUMN_LIST} FROM prediction_logs WITH NO DATA"
 )
 _COPY = f"COPY incoming_prediction_logs ({_COLUMN_LIST}) FROM STDIN WITH (FORMAT csv)"
-_MOVE = (
-    f"INSERT INTO prediction_logs ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} FROM incoming_prediction_logs "
-    "ON CONFLICT (prediction_id) DO NOTHING"
-)
+# prediction_id is not unique on the partitioned table, so there is no conflict to skip on.
+_MOVE = f"INSERT INTO prediction_logs ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} FROM incoming_prediction_logs"
 
 
 @dataclass(frozen=True)
@@ -158,7 +155,7 @@ def _csv(rows: Iterable[tuple]) -> io.StringIO:
 
 
 def _insert_sqlite(rows: list[tuple]) -> int:
-    statement = sqlite_insert(PredictionLog.__table__).on_conflict_do_nothing(index_elements=["prediction_id"])
+    statement = PredictionLog.__table__.insert()
     # SQLAlchemy's Uuid type binds UUID objects; Postgres' COPY above parses the text itself.
     values = [_uuids_bound(dict(zip(COLUMNS, row, strict=True))) for row in rows]
     with db.engine.begin() as connection:

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from ..experiments.outcomes import orphaned_feedback
 from ..extensions import db
+from ..logpipe.partitions import partition_health
 from ..logpipe.spool import read_counters, spool_backlog
 
 Check = Callable[[], dict[str, Any]]
@@ -68,6 +69,7 @@ def check_components(app: Flask) -> dict[str, dict[str, Any]]:
             "this_process": app.extensions["log_buffer"].status(),
             "all_processes": read_counters(spool_dir),
             "spool_backlog": spool_backlog(spool_dir),
+            "partitions": _timed(partition_health),
         },
         "feedback": {
             "this_process": app.extensions["feedback_buffer"].status(),
