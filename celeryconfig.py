@@ -29,11 +29,13 @@ def celery_settings(settings: Settings) -> dict[str, Any]:
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": _transport_options(settings),
         "task_serializer": "json",
-        "accept_content": ["json"],
+        # Prediction log batches travel as msgpack (`webapp.logpipe.wire`): their rows are one text,
+        # which msgpack copies where JSON would escape it.
+        "accept_content": ["json", "msgpack"],
         "result_serializer": "json",
         "task_ignore_result": True,
         # Acknowledge after the write: a worker killed mid-batch leaves the batch to be redelivered,
-        # and the insert is idempotent, so redelivery never duplicates a row.
+        # and the batch ledger skips a batch already stored, so redelivery never duplicates a row.
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,

@@ -14,10 +14,10 @@ import celeryconfig
 from bench.benchdb import BENCH_BROKER_URL, BENCH_REDIS_URL, postgres_connection
 from bench.processes import ProcessGroup
 from webapp.config import Settings
-from webapp.logpipe.wire import encode_batch
+from webapp.logpipe.wire import encode_log_batch
 
 BATCH = 500
-TARGET_ROWS_PER_SECOND = 20_000
+TARGET_ROWS_PER_SECOND = 50_000
 QUEUE = "celery"
 
 
@@ -67,7 +67,9 @@ def measure(database_url: str, count: int, logs: Path) -> dict:
     publisher = Celery("ingest-bench")
     publisher.conf.update(celeryconfig.celery_settings(Settings.from_env(environment)))
     for start in range(0, count, BATCH):
-        publisher.send_task(celeryconfig.WRITE_BATCH_TASK, args=[encode_batch(records[start : start + BATCH])])
+        publisher.send_task(
+            celeryconfig.WRITE_BATCH_TASK, args=[encode_log_batch(records[start : start + BATCH])], serializer="msgpack"
+        )
     queued = _waiting()
     command = ["celery", "-A", "worker", "worker", "--loglevel=WARNING"]
     worker = ProcessGroup("ingest", {"worker": command}, environment, logs)

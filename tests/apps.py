@@ -10,24 +10,12 @@ from sqlalchemy import text
 from webapp.config import Settings
 from webapp.extensions import db
 
-DATA_TABLES = (
-    "model_versions",
-    "prediction_logs",
-    "model_stats",
-    "latency_histogram",
-    "feedback",
-    "outcome_stats",
-    "confusion_cells",
-    "allocation_counts",
-    "allocation_users",
-    "routing_splits",
-    "splits",
-    "audit_log",
-    "prediction_minutes",
-    "rollouts",
-    "rollout_events",
-    "bandits",
-)
+# Tables holding one row the app keeps (reset below, not emptied); every other table is emptied.
+SINGLETON_TABLES = ("routing_state", "stats_cursor")
+
+
+def data_tables() -> list[str]:
+    return [name for name in db.metadata.tables if name not in SINGLETON_TABLES]
 
 
 def make_settings(instance_dir: Path, **overrides: object) -> Settings:
@@ -38,7 +26,7 @@ def make_settings(instance_dir: Path, **overrides: object) -> Settings:
 def reset_state(app: Flask) -> None:
     """Empty every table and the routing cache, keeping the schema and the broker's queues."""
     with app.app_context():
-        db.session.execute(text(f"TRUNCATE {', '.join(DATA_TABLES)}"))
+        db.session.execute(text(f"TRUNCATE {', '.join(data_tables())}"))
         db.session.execute(text("UPDATE routing_state SET version = 0"))
         db.session.execute(text("UPDATE stats_cursor SET position = 0, feedback_position = 0, refreshed_at = NULL"))
         db.session.execute(text("UPDATE stats_cursor SET rows_last_refresh = 0"))

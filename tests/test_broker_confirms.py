@@ -15,6 +15,9 @@ from tests.support import new_vhost, purge_task_queue, rabbitmqctl, wait_for
 from webapp.logpipe.publisher import BrokerUnavailable, CeleryPublisher
 from webapp.logpipe.shipper import Shipper
 from webapp.logpipe.spool import Spool
+from webapp.logpipe.wire import encode_log_batch
+
+MODEL_ID = "00000000-0000-0000-0000-000000000001"
 
 
 @pytest.fixture
@@ -53,20 +56,20 @@ def publisher_for(url: str, tmp_path) -> CeleryPublisher:
 
 def test_a_batch_the_broker_refuses_is_not_counted_as_published(refusing_broker, tmp_path):
     with pytest.raises(BrokerUnavailable, match="MessageNacked"):  # the broker's NACK, not a dead connection
-        publisher_for(refusing_broker, tmp_path).publish([log_record("00000000-0000-0000-0000-000000000001")])
+        publisher_for(refusing_broker, tmp_path).publish(encode_log_batch([log_record(MODEL_ID)]))
 
 
 def test_a_refused_batch_waits_in_the_spool(refusing_broker, tmp_path):
     spool = Spool(tmp_path / "spool", max_records=100)
-    shipper = Shipper(publisher_for(refusing_broker, tmp_path).publish, spool, batch_size=10)
-    shipper.ship([log_record("00000000-0000-0000-0000-000000000001") for _ in range(3)])
+    shipper = Shipper(publisher_for(refusing_broker, tmp_path).publish, spool, encode_log_batch)
+    shipper.ship([log_record(MODEL_ID) for _ in range(3)])
     assert shipper.counters["published"] == 0
     assert shipper.counters["spooled"] == spool.pending == 3
 
 
 def test_a_confirmed_batch_is_in_the_queue(broker_url, tmp_path):
     url = new_vhost(broker_url, "confirmed")
-    publisher_for(url, tmp_path).publish([log_record("00000000-0000-0000-0000-000000000001")])
+    publisher_for(url, tmp_path).publish(encode_log_batch([log_record(MODEL_ID)]))
     assert purge_task_queue({"CELERY_BROKER_URL": url, "INSTANCE_DIR": str(tmp_path)}) == 1
 
 

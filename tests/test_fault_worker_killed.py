@@ -19,7 +19,7 @@ from tests.records import log_record
 from tests.support import CeleryWorker, GunicornServer, free_port, new_vhost, wait_for
 from tests.traffic import PredictTraffic, missing_after, start_two_versions
 from webapp.config import Settings
-from webapp.logpipe.wire import encode_batch
+from webapp.logpipe.wire import encode_log_batch
 
 PREDICTIONS = 20_000
 BATCH = 100
@@ -58,7 +58,9 @@ def test_a_worker_killed_mid_ingest_loses_and_duplicates_nothing(postgres_url, e
     model_id = str(uuid.uuid4())
     records = [log_record(model_id) for _ in range(PREDICTIONS)]
     for start in range(0, PREDICTIONS, BATCH):
-        publisher.send_task(celeryconfig.WRITE_BATCH_TASK, args=[encode_batch(records[start : start + BATCH])])
+        publisher.send_task(
+            celeryconfig.WRITE_BATCH_TASK, args=[encode_log_batch(records[start : start + BATCH])], serializer="msgpack"
+        )
 
     worker = CeleryWorker(env)
     worker.start()

@@ -147,7 +147,8 @@ def test_while_the_broker_is_down_feedback_waits_in_its_own_spool(postgres_url, 
         assert app.test_client().post("/feedback", json=sent).status_code == 202
         app.extensions["feedback_buffer"].flush()
         [spool_file] = (tmp_path / "spool" / "feedback").glob("*.jsonl")
-        assert json.loads(spool_file.read_text())["prediction_id"] == sent["prediction_id"]
+        spooled_batch = json.loads(json.loads(spool_file.read_text())["payload"])
+        assert spooled_batch["rows"][0][0] == sent["prediction_id"]
         with app.app_context():
             components = check_components(app)
         assert components["feedback"]["all_processes"]["spooled"] == 1

@@ -1,18 +1,21 @@
-"""Ingest of a published batch: every good row stored verbatim, exactly once; bad rows counted, never fatal."""
+"""Ingest of a published batch: stored whole and exactly once, or quarantined whole with its reason."""
 
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.records import log_record
 from webapp.extensions import db
 from webapp.logpipe.ingest import write_prediction_log_batch, write_prediction_logs
-from webapp.logpipe.wire import LOG_FIELDS, encode_batch
-from webapp.models import PredictionLog
+from webapp.logpipe.wire import LOG_FIELDS, encode_batch, encode_log_batch
+from webapp.models import PredictionLog, PredictionLogBatch, QuarantinedBatch
+
+MODEL_ID = str(uuid.uuid4())
 
 
 def stored(prediction_id: str) -> PredictionLog | None:
@@ -20,43 +23,154 @@ def stored(prediction_id: str) -> PredictionLog | None:
     return db.session.scalar(select(PredictionLog).where(PredictionLog.prediction_id == uuid.UUID(prediction_id)))
 
 
-def test_texts_with_csv_and_copy_specials_are_stored_verbatim(app):
+def copies(prediction_id: str) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(PredictionLog).where(PredictionLog.prediction_id == uuid.UUID(prediction_id))
+    )
+
+
+def quarantined() -> list[QuarantinedBatch]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(QuarantinedBatch)))
+
+
+def records(count: int, **overrides) -> list[dict]:
+    return [log_record(MODEL_ID, **overrides) for _ in range(count)]
+
+
+def test_texts_with_csv_and_copy_specials_are_stored_verbatim(any_app):
     texts = ['a "quoted", comma', "two\nlines\r\nand a tab\t", "back\\slash \\N", "   ", "émoji 😀", "\\."]
-    records = [log_record(str(uuid.uuid4()), text=text, user_id=" ") for text in texts]
-    with app.app_context():
-        assert write_prediction_logs(records).inserted == len(texts)
-        for record in records:
+    batch = [log_record(MODEL_ID, text=text, user_id=" ") for text in texts]
+    with any_app.app_context():
+        assert write_prediction_logs(batch).inserted == len(texts)
+        for record in batch:
             row = stored(record["prediction_id"])
             assert (row.text, row.user_id) == (record["text"], " ")
 
 
-def test_missing_user_and_bucket_are_stored_as_null(app):
-    record = log_record(str(uuid.uuid4()), user_id=None, bucket=None)
-    with app.app_context():
+def test_missing_user_and_bucket_are_stored_as_null(any_app):
+    record = log_record(MODEL_ID, user_id=None, bucket=None)
+    with any_app.app_context():
         write_prediction_logs([record])
         row = stored(record["prediction_id"])
         assert row.user_id is None and row.bucket is None
 
 
-def test_a_redelivered_batch_inserts_nothing_twice(app):
-    payload = encode_batch([log_record(str(uuid.uuid4())) for _ in range(50)])
+def test_a_redelivered_batch_is_skipped_whole_by_the_ledger(any_app):
+    payload = encode_log_batch(records(50))
+    with any_app.app_context():
+        assert write_prediction_log_batch(payload).inserted == 50
+        again = write_prediction_log_batch(payload)
+        assert (again.inserted, again.duplicates, again.quarantined) == (0, 50, 0)
+        assert db.session.get(PredictionLogBatch, uuid.UUID(payload["batch_id"])).row_count == 50
+
+
+def test_the_same_batch_delivered_twice_at_once_is_stored_once(app):
+    batch = records(200)
+    payload = encode_log_batch(batch)
+    results = []
+
+    def deliver() -> None:
+        with app.app_context():
+            results.append(write_prediction_log_batch(payload).inserted)
+
+    deliveries = [threading.Thread(target=deliver) for _ in range(4)]
+    for delivery in deliveries:
+        delivery.start()
+    for delivery in deliveries:
+        delivery.join()
+    assert sorted(results) == [0, 0, 0, 200]
+    with app.app_context():
+        assert {copies(record["prediction_id"]) for record in batch} == {1}
+
+
+def test_a_batch_id_is_derived_from_its_predictions(any_app):
+    batch = records(3)
+    assert encode_log_batch(batch)["batch_id"] == encode_log_batch([dict(record) for record in batch])["batch_id"]
+    assert encode_log_batch(batch)["batch_id"] != encode_log_batch(batch[:2])["batch_id"]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"text": "nul \x00 inside"},  # Postgres text cannot hold it
+        {"prediction_id": "not-a-uuid"},
+        {"created_at": "2026-13-45T00:00:00+00:00"},
+    ],
+)
+def test_a_batch_the_database_refuses_is_quarantined_whole_with_the_reason(app, bad):
+    batch = [*records(2), log_record(MODEL_ID, **bad), *records(2)]
+    payload = encode_log_batch(batch)
+    with app.app_context():
+        result = write_prediction_log_batch(payload)
+        assert (result.received, result.inserted, result.quarantined) == (5, 0, 5)
+        assert not any(stored(record["prediction_id"]) for record in batch if record["prediction_id"] != "not-a-uuid")
+        [entry] = quarantined()
+        assert (str(entry.batch_id), entry.row_count, entry.kind) == (payload["batch_id"], 5, "prediction_logs")
+        assert entry.reason and entry.payload["count"] == 5
+        assert write_prediction_log_batch(payload).quarantined == 5  # redelivered: still one entry
+        assert len(quarantined()) == 1
+
+
+def test_a_quarantined_batch_keeps_its_rows_for_a_replay(app):
+    batch = [log_record(MODEL_ID, text="nul \x00 inside")]
+    with app.app_context():
+        write_prediction_logs(batch)
+        [entry] = quarantined()
+        assert batch[0]["prediction_id"] in entry.payload["rows"]
+
+
+@pytest.mark.parametrize(
+    "lie",
+    [
+        {"count": 3},  # more than the rows it carries
+        {"count": 0},
+        {"format": 3},
+        {"fields": list(reversed(LOG_FIELDS))},
+        {"batch_id": "not-a-uuid"},
+        {"rows": None},
+    ],
+)
+def test_an_envelope_that_does_not_hold_what_it_says_is_quarantined(any_app, lie):
+    batch = records(2)
+    payload = {**encode_log_batch(batch), **lie}
+    with any_app.app_context():
+        result = write_prediction_log_batch(payload)
+        assert result.inserted == 0 and result.quarantined >= 1
+        assert not any(stored(record["prediction_id"]) for record in batch)
+        assert len(quarantined()) == 1
+
+
+def test_health_counts_quarantined_batches_and_rows(client, app):
+    with app.app_context():
+        write_prediction_logs([log_record(MODEL_ID, text="nul \x00 inside"), *records(2)])
+    quarantine = client.get("/health").get_json()["components"]["prediction_logs"]["quarantine"]
+    assert (quarantine["status"], quarantine["batches"], quarantine["rows"]) == ("ok", 1, 3)
+
+
+# Format 1: JSON batches from web processes started before format 2 (a rolling deploy).
+
+
+def test_a_redelivered_format_1_batch_inserts_nothing_twice(app):
+    payload = encode_batch(records(50))
     with app.app_context():
         assert write_prediction_log_batch(payload).inserted == 50
         again = write_prediction_log_batch(payload)
     assert (again.inserted, again.duplicates, again.rejected) == (0, 50, 0)
 
 
-def test_a_repeated_prediction_id_within_one_batch_is_stored_once(app):
-    record = log_record(str(uuid.uuid4()))
+def test_a_repeated_prediction_id_within_one_format_1_batch_is_stored_once(app):
+    record = log_record(MODEL_ID)
     with app.app_context():
-        result = write_prediction_logs([record, record])
-    assert (result.received, result.inserted) == (2, 1)
+        result = write_prediction_log_batch(encode_batch([record, record]))
+        assert (result.received, result.inserted) == (2, 1)
+        assert copies(record["prediction_id"]) == 1
 
 
 @pytest.mark.parametrize(
     "bad",
     [
-        {"text": "nul \x00 inside"},  # Postgres text cannot hold it; COPY would fail the whole batch
+        {"text": "nul \x00 inside"},
         {"confidence": 1.5},
         {"prediction": "maybe"},
         {"prediction_id": "not-a-uuid"},
@@ -64,16 +178,16 @@ def test_a_repeated_prediction_id_within_one_batch_is_stored_once(app):
         {"created_at": "2026-01-01T00:00:00"},  # no time zone
     ],
 )
-def test_a_bad_row_is_rejected_and_the_rest_of_its_batch_stored(app, bad):
-    good = [log_record(str(uuid.uuid4())) for _ in range(3)]
+def test_a_bad_row_of_a_format_1_batch_is_rejected_and_the_rest_stored(app, bad):
+    good = records(3)
     with app.app_context():
-        result = write_prediction_logs([good[0], log_record(str(uuid.uuid4()), **bad), *good[1:]])
+        result = write_prediction_log_batch(encode_batch([good[0], log_record(MODEL_ID, **bad), *good[1:]]))
         assert (result.received, result.inserted, result.rejected) == (4, 3, 1)
         assert all(stored(record["prediction_id"]) for record in good)
 
 
-def test_a_batch_in_a_format_the_worker_does_not_know_is_rejected_whole(app):
-    record = log_record(str(uuid.uuid4()))
+def test_a_format_1_batch_with_fields_the_worker_does_not_know_is_rejected_whole(app):
+    record = log_record(MODEL_ID)
     payload = json.dumps({"fields": list(reversed(LOG_FIELDS)), "rows": [[record[f] for f in reversed(LOG_FIELDS)]]})
     with app.app_context():
         result = write_prediction_log_batch(payload)
@@ -88,9 +202,9 @@ def test_undecodable_payloads_are_rejected_without_raising(app):
 
 
 @pytest.mark.parametrize("fields", [13, 15], ids=["first format", "before config_version"])
-def test_a_batch_from_a_web_process_started_before_the_last_fields_were_added_is_stored(app, fields):
-    record = log_record(str(uuid.uuid4()))
-    legacy = LOG_FIELDS[:fields]  # what web processes sent before the later fields were appended
+def test_a_format_1_batch_from_before_the_last_fields_were_added_is_stored(app, fields):
+    record = log_record(MODEL_ID)
+    legacy = LOG_FIELDS[:fields]
     payload = json.dumps({"fields": list(legacy), "rows": [[record[f] for f in legacy]]})
     with app.app_context():
         result = write_prediction_log_batch(payload)

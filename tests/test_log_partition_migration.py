@@ -26,7 +26,7 @@ from webapp.logpipe.ingest import write_prediction_logs
 from webapp.logpipe.partitions import partition_name
 from webapp.stats.refresh import rebuild_stats
 
-BEFORE = "0003_rollouts"
+BEFORE = "0004_batch_ledger"
 MODEL_ID = str(uuid.uuid4())
 
 

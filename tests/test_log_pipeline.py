@@ -40,27 +40,32 @@ def records(count: int) -> list[dict]:
     return [log_record("00000000-0000-0000-0000-000000000001") for _ in range(count)]
 
 
-def test_spool_keeps_records_until_they_are_published_in_order(tmp_path):
+def spooled(spool: Spool, batch: list[dict]) -> int:
+    return spool.write(batch, len(batch))
+
+
+def test_spool_keeps_batches_whole_until_they_are_published_in_order(tmp_path):
     spool, broker = Spool(tmp_path, max_records=1000), Broker()
-    batch = records(250)
-    assert spool.write(batch) == 0
-    assert spool.drain(broker.publish, batch_size=100) == 250
-    assert broker.ids == [record["prediction_id"] for record in batch]
-    assert [len(b) for b in broker.batches] == [100, 100, 50]
+    batches = [records(100), records(100), records(50)]
+    assert [spooled(spool, batch) for batch in batches] == [0, 0, 0]
+    assert spool.drain(broker.publish) == 250
+    assert broker.batches == batches  # the same batches: a re-sent batch keeps its id
     assert spool.pending == 0 and list(tmp_path.glob("*.jsonl")) == []
 
 
-def test_spool_beyond_its_bound_drops_and_says_how_many(tmp_path):
+def test_a_batch_beyond_the_spool_bound_is_dropped_whole_and_counted(tmp_path):
     spool = Spool(tmp_path, max_records=100)
-    assert spool.write(records(80)) == 0
-    assert spool.write(records(50)) == 30
+    assert spooled(spool, records(80)) == 0
+    assert spooled(spool, records(50)) == 50
+    assert spooled(spool, records(20)) == 0
     assert spool.pending == 100
 
 
 def test_a_failed_drain_resumes_where_it_stopped(tmp_path):
     spool, broker = Spool(tmp_path, max_records=1000), Broker()
-    batch = records(300)
-    spool.write(batch)
+    batches = [records(100) for _ in range(3)]
+    for batch in batches:
+        spooled(spool, batch)
     calls = 0
 
     def flaky(chunk: list[dict]) -> None:
@@ -71,37 +76,37 @@ def test_a_failed_drain_resumes_where_it_stopped(tmp_path):
         broker.publish(chunk)
 
     with pytest.raises(BrokerUnavailable):
-        spool.drain(flaky, batch_size=100)
-    spool.drain(broker.publish, batch_size=100)
-    assert broker.ids == [record["prediction_id"] for record in batch]
+        spool.drain(flaky)
+    spool.drain(broker.publish)
+    assert broker.batches == batches
 
 
 def test_spool_files_of_a_dead_process_are_claimed_and_sent(tmp_path):
     orphan_records = records(5)
     script = (
         "import json, sys; from pathlib import Path; from webapp.logpipe.spool import Spool; "
-        "Spool(Path(sys.argv[1]), 100).write(json.loads(sys.argv[2]))"
+        "batch = json.loads(sys.argv[2]); Spool(Path(sys.argv[1]), 100).write(batch, len(batch))"
     )
     subprocess.run([sys.executable, "-c", script, str(tmp_path), json.dumps(orphan_records)], check=True)
     spool, broker = Spool(tmp_path, max_records=1000), Broker()
     assert spool.has_work()
-    spool.drain(broker.publish, batch_size=100)
+    spool.drain(broker.publish)
     assert broker.ids == [record["prediction_id"] for record in orphan_records]
     assert list(tmp_path.glob("*.jsonl")) == []
 
 
 def test_a_torn_last_line_is_skipped_not_fatal(tmp_path):
     spool, broker = Spool(tmp_path, max_records=1000), Broker()
-    spool.write(records(3))
+    spooled(spool, records(3))
     with spool.path.open("a") as spool_file:
-        spool_file.write('{"prediction_id": "half-writ')
-    spool.drain(broker.publish, batch_size=100)
+        spool_file.write('{"count": 3, "payload": [{"prediction_id": "half-writ')
+    spool.drain(broker.publish)
     assert len(broker.ids) == 3
 
 
 def test_shipper_spools_while_the_broker_is_down_and_catches_up_in_order(tmp_path):
     broker, now = Broker(), [0.0]
-    shipper = Shipper(broker.publish, Spool(tmp_path, 10_000), batch_size=100, retry_seconds=1.0, clock=lambda: now[0])
+    shipper = Shipper(broker.publish, Spool(tmp_path, 10_000), retry_seconds=1.0, clock=lambda: now[0])
     sent = [records(10) for _ in range(4)]
     shipper.ship(sent[0])
     broker.up = False
@@ -118,17 +123,17 @@ def test_shipper_spools_while_the_broker_is_down_and_catches_up_in_order(tmp_pat
 def test_drops_beyond_the_spool_bound_are_counted_for_health(tmp_path):
     broker = Broker()
     broker.up = False
-    shipper = Shipper(broker.publish, Spool(tmp_path, max_records=15), batch_size=100)
+    shipper = Shipper(broker.publish, Spool(tmp_path, max_records=15))
     shipper.ship(records(10))
     shipper.ship(records(10))
     shipper.save_counters(tmp_path)
-    assert shipper.counters["dropped"] == 5
-    assert read_counters(tmp_path)["dropped"] == 5
+    assert (shipper.counters["spooled"], shipper.counters["dropped"]) == (10, 10)
+    assert read_counters(tmp_path)["dropped"] == 10
 
 
 def test_buffer_ships_a_full_batch_without_waiting_for_the_interval(tmp_path):
     broker = Broker()
-    buffer = LogBuffer(Shipper(broker.publish, Spool(tmp_path, 100), batch_size=50), tmp_path, 60.0, 50)
+    buffer = LogBuffer(Shipper(broker.publish, Spool(tmp_path, 100)), tmp_path, 60.0, 50)
     try:
         for record in records(50):
             buffer.append(record)
@@ -142,7 +147,7 @@ def test_buffer_ships_a_full_batch_without_waiting_for_the_interval(tmp_path):
 
 def test_closing_the_buffer_ships_what_it_holds(tmp_path):
     broker = Broker()
-    buffer = LogBuffer(Shipper(broker.publish, Spool(tmp_path, 100), batch_size=500), tmp_path, 60.0, 500)
+    buffer = LogBuffer(Shipper(broker.publish, Spool(tmp_path, 100)), tmp_path, 60.0, 500)
     sent = records(7)
     for record in sent:
         buffer.append(record)
@@ -167,3 +172,30 @@ def test_a_write_retry_never_waits_past_half_the_visibility_timeout(visibility, 
     delays = [celeryconfig.retry_countdown(retries, visibility) for retries in range(12) for _ in range(50)]
     assert max(delays) == longest  # full jitter: after a dozen retries some draw reaches the cap
     assert min(delays) >= 0
+
+
+def test_records_that_cannot_be_encoded_are_dropped_and_counted_not_retried_forever(tmp_path):
+    broker = Broker()
+
+    def encode(batch: list[dict]) -> list[dict]:
+        if any("latency_ms" not in record for record in batch):
+            raise KeyError("latency_ms")
+        return batch
+
+    shipper = Shipper(broker.publish, Spool(tmp_path, 100), encode)
+    shipper.ship([{"prediction_id": "broken"}])
+    shipper.ship(records(2))
+    assert shipper.counters["dropped"] == 1 and shipper.counters["published"] == 2
+
+
+def test_the_buffer_reports_the_longest_a_record_waited_to_be_shipped(tmp_path):
+    broker = Broker()
+    buffer = LogBuffer(Shipper(broker.publish, Spool(tmp_path, 100)), tmp_path, 0.3, 500)
+    try:
+        buffer.append(records(1)[0])
+        deadline = time.monotonic() + 3
+        while not broker.batches and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert 250 <= buffer.status()["longest_wait_ms"] < 2000  # one flush interval, not the batch size
+    finally:
+        buffer.close()

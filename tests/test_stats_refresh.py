@@ -11,7 +11,8 @@ from psycopg2.extras import execute_values
 from tests.api import activate, register
 from tests.records import expected_totals, log_record, random_records, stored_totals
 from webapp.extensions import db
-from webapp.logpipe.ingest import COLUMNS, write_prediction_logs
+from webapp.logpipe.ingest import write_prediction_logs
+from webapp.logpipe.wire import STORED_LOG_FIELDS as COLUMNS
 from webapp.models import ModelStats, StatsCursor
 from webapp.stats.histogram import RELATIVE_ERROR, latency_bucket
 from webapp.stats.refresh import refresh_stats

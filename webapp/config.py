@@ -54,7 +54,7 @@ class Settings(BaseModel):
     # How often each web process checks the routing-config version (Redis key or database row).
     config_poll_seconds: float = Field(0.5, gt=0, le=1.0, alias="CONFIG_POLL_SECONDS")
     # The log buffer ships a batch every interval, or sooner once it holds this many records.
-    log_flush_seconds: float = Field(0.1, gt=0, alias="LOG_FLUSH_SECONDS")
+    log_flush_seconds: float = Field(1.0, gt=0, alias="LOG_FLUSH_SECONDS")
     log_batch_size: int = Field(500, ge=1, le=10_000, alias="LOG_BATCH_SIZE")
     # Records that cannot be published wait in a file per web process, up to this many.
     spool_dir: Path | None = Field(None, alias="SPOOL_DIR")

@@ -178,6 +178,32 @@ class PredictionLog(db.Model):
     config_version: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class PredictionLogBatch(db.Model):
+    """The ledger of stored log batches: a batch's rows and its entry commit together, so a
+    redelivered batch finds its id here and is skipped whole, with no per-row uniqueness check."""
+
+    __tablename__ = "prediction_log_batches"
+
+    batch_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    row_count: Mapped[int] = mapped_column(Integer)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class QuarantinedBatch(db.Model):
+    """A batch the database refused (a violated constraint, a malformed envelope), kept whole with
+    the reason, so nothing the web process answered is dropped without a trace."""
+
+    __tablename__ = "quarantined_batches"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    row_count: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[Any] = mapped_column(JSON)
+    quarantined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ModelStats(db.Model):
     """Running totals per model version; averages are sums over counts, so they stay exact."""
 

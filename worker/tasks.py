@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import psycopg2
 from celery import Task, shared_task
 from flask import current_app
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -24,18 +25,26 @@ from webapp.metrics.instruments import observe_batch, observe_refresh
 from webapp.rollouts.evaluate import evaluate_all
 from webapp.stats.refresh import refresh_stats
 
+# The database unreachable, not the data bad: raw psycopg2 errors come from the COPY's own cursor.
+UNREACHABLE = (OperationalError, InterfaceError, psycopg2.OperationalError, psycopg2.InterfaceError)
+
 
 @shared_task(name=WRITE_BATCH_TASK, bind=True, max_retries=None)  # an outage delays logs, never discards them
-def write_batch(self: Task, payload: str) -> dict[str, int]:
+def write_batch(self: Task, payload: dict[str, Any] | str) -> dict[str, int]:
     """Store a batch of prediction logs (`webapp.logpipe.wire`); a redelivered batch inserts nothing twice."""
     started = time.perf_counter()
     try:
         result = write_prediction_log_batch(payload)
-    except (OperationalError, InterfaceError) as exc:  # the database is unreachable, not the data bad
+    except UNREACHABLE as exc:
         visibility = self.app.conf.broker_transport_options.get("visibility_timeout")
         raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries, visibility)) from exc
-    observe_batch(result.inserted, result.rejected, time.perf_counter() - started)
-    return {"received": result.received, "inserted": result.inserted, "rejected": result.rejected}
+    observe_batch(result.inserted, result.rejected + result.quarantined, time.perf_counter() - started)
+    return {
+        "received": result.received,
+        "inserted": result.inserted,
+        "rejected": result.rejected,
+        "quarantined": result.quarantined,
+    }
 
 
 @shared_task(name=WRITE_FEEDBACK_TASK, bind=True, max_retries=None)

@@ -10,7 +10,7 @@ SQLite keeps a plain table: the unique constraint on prediction_id becomes a pla
 same CHECKs are added.
 
 Revision ID: 0005_partitioned_logs
-Revises: 0003_rollouts
+Revises: 0004_batch_ledger
 Create Date: 2026-11-23
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_partitioned_logs"
-down_revision = "0003_rollouts"
+down_revision = "0004_batch_ledger"
 branch_labels = None
 depends_on = None
 

@@ -17,6 +17,7 @@ from flask import Flask, Response, g, has_request_context, request
 
 from ..auth import presented_key
 from ..extensions import db
+from ..ids import new_uuid4
 from ..models import AuditLog, utcnow
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -29,11 +30,11 @@ def register_request_ids(app: Flask) -> None:
     @app.before_request
     def _assign_request_id() -> None:
         offered = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = offered if _SANE_REQUEST_ID.match(offered) else str(uuid.uuid4())
+        g.request_id = offered if _SANE_REQUEST_ID.match(offered) else new_uuid4()
 
     @app.after_request
     def _echo_request_id(response: Response) -> Response:
-        response.headers[REQUEST_ID_HEADER] = g.get("request_id") or str(uuid.uuid4())
+        response.headers[REQUEST_ID_HEADER] = g.get("request_id") or new_uuid4()
         return response
 
 

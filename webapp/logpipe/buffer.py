@@ -1,9 +1,11 @@
 """The in-process buffer that keeps log I/O off the request path.
 
 `append` is a deque append. A background thread wakes every `flush_seconds`, or as soon as
-`batch_size` records wait, and hands batches to the shipper. `close` (gunicorn's worker_exit, or
+`batch_size` records wait, and hands batches to the shipper: so under load batches are full, and
+a quiet process still ships within `flush_seconds`. `close` (gunicorn's worker_exit, or
 interpreter exit) ships what is left, so a graceful stop loses nothing. A SIGKILLed process loses
-at most what it buffered since the last flush.
+at most what it buffered since the last flush; `status()` reports the longest any record has
+waited, which is that window as it really was (a slow publish stretches it).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -44,12 +47,16 @@ class LogBuffer:
         self._stop = threading.Event()
         self._ship_lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._first_waiting_since: float | None = None  # when the oldest unshipped record arrived
+        self.longest_wait_seconds = 0.0
         self._owner_pid: int | None = None
         self.observe = observe  # told of each record appended (the Prometheus counter)
 
     def append(self, record: dict[str, Any]) -> None:
         if self._owner_pid != os.getpid():
             self._start()
+        if not self._records:
+            self._first_waiting_since = time.monotonic()
         self._records.append(record)
         if self.observe is not None:
             self.observe("buffered", 1)
@@ -71,7 +78,11 @@ class LogBuffer:
         self.flush()
 
     def status(self) -> dict[str, int]:
-        return {"buffered": len(self._records), **self._shipper.counters}
+        return {
+            "buffered": len(self._records),
+            "longest_wait_ms": round(self.longest_wait_seconds * 1000, 1),
+            **self._shipper.counters,
+        }
 
     def _start(self) -> None:
         with self._ship_lock:
@@ -97,6 +108,10 @@ class LogBuffer:
                 log.exception("log shipping cycle failed")
 
     def _ship_buffered(self) -> None:
+        if self._first_waiting_since is not None and self._records:
+            waited = time.monotonic() - self._first_waiting_since
+            self.longest_wait_seconds = max(self.longest_wait_seconds, waited)
+        self._first_waiting_since = None
         while self._records:
             batch = []
             while self._records and len(batch) < self._batch_size:

@@ -21,8 +21,9 @@ def shipping_buffer(
     *,
     directory: Path,
     task_name: str,
-    encode: Callable[[list[dict[str, Any]]], str],
+    encode: Callable[[list[dict[str, Any]]], Any],
     thread_name: str,
+    serializer: str = "json",
     observe: Observe | None = None,
 ) -> LogBuffer:
     """A buffer whose records travel as `task_name` batches, spooled and counted under `directory`."""
@@ -31,12 +32,12 @@ def shipping_buffer(
         settings.broker_timeout_seconds,
         settings.broker_confirm_timeout_seconds,
         task_name=task_name,
-        encode=encode,
+        serializer=serializer,
     )
     shipper = Shipper(
         publisher.publish,
         Spool(directory, settings.spool_max_records),
-        batch_size=settings.log_batch_size,
+        encode,
         observe=observe,
     )
     return LogBuffer(

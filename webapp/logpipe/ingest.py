@@ -1,79 +1,47 @@
-"""Writes batches of prediction logs to the database: validated, in one statement, idempotent.
+"""Writes batches of prediction logs to the database: whole, exactly once, or quarantined.
 
-On Postgres a batch is COPYed into a per-connection staging table and moved with one
-`INSERT ... SELECT ... ON CONFLICT (prediction_id) DO NOTHING`, so a redelivered batch inserts
-nothing twice; COPY halves the cost per row of a multi-row INSERT (see `make bench`).
+A format-2 batch (`wire.py`) is stored in one transaction: its id goes into the ledger
+(`prediction_log_batches`) and its rows are COPYed straight into `prediction_logs`. A redelivered
+batch meets its own ledger entry and is skipped whole, so no row needs a uniqueness check. A batch
+the database refuses (a violated constraint, text COPY cannot read, an envelope that lies about
+its rows) is kept whole in `quarantined_batches` with the reason, and counted in /health.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from datetime import UTC, datetime
+from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, TypeAdapter
+import psycopg2
+from sqlalchemy import func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError, StatementError
 
 from ..extensions import db
-from ..models import PredictionLog
-from ..stats.histogram import latency_bucket
-from .batches import BatchFormat, decode
-from .wire import LOG_FIELDS, encode_batch
-
-# The fields of the first batch format; every field appended since (slot, shadow_of, config_version) is nullable.
-FIRST_FIELDS = 13
+from ..models import PredictionLog, PredictionLogBatch, QuarantinedBatch
+from .legacy import upgraded
+from .wire import LOG_BATCH_FORMAT, STORED_LOG_FIELDS, encode_log_batch
 
 log = logging.getLogger(__name__)
 
-# Postgres text cannot hold NUL, and COPY would fail the whole batch on one such row.
-_NO_NUL = r"^[^\x00]*$"
-_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-
-Uuid = Annotated[str, StringConstraints(pattern=_UUID)]
-Unit = Annotated[float, Field(ge=0, le=1)]
-
-# One row of a batch, in LOG_FIELDS order. Empty strings are refused where NULL is allowed, so
-# that an empty CSV field can only mean NULL.
-LogRow = tuple[
-    Uuid,  # prediction_id
-    Uuid,  # model_id
-    Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_NO_NUL)],  # model_version
-    Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=_NO_NUL)] | None,  # user_id
-    Annotated[str, StringConstraints(min_length=1, max_length=5000, pattern=_NO_NUL)],  # text
-    Literal["positive", "negative", "neutral"],  # prediction
-    Unit,  # confidence
-    Annotated[float, Field(ge=-1, le=1)],  # polarity
-    Unit,  # subjectivity
-    Annotated[float, Field(ge=0)],  # latency_ms
-    Literal["sticky", "random", "explicit", "shadow"],  # routing
-    Annotated[int, Field(ge=0, le=99)] | None,  # bucket
-    AwareDatetime,  # created_at
-    Annotated[int, Field(ge=0, le=9_999)] | None,  # slot
-    Uuid | None,  # shadow_of: the served prediction a shadow run mirrored
-    Annotated[int, Field(ge=0)] | None,  # config_version
-]
-
-
-class LogBatch(BaseModel):
-    fields: list[str]
-    rows: list[LogRow]
-
-
-LOG_BATCH = BatchFormat("prediction logs", LOG_FIELDS, LogBatch, TypeAdapter(LogRow), oldest_fields=FIRST_FIELDS)
-
-# The stored columns: the wire fields, plus the latency bucket the stats refresh groups by.
-COLUMNS = (*LOG_FIELDS, "latency_bucket")
-_COLUMN_LIST = ", ".join(COLUMNS)
-_CREATE_STAGING = (
-    "CREATE TEMP TABLE IF NOT EXISTS incoming_prediction_logs ON COMMIT DELETE ROWS AS "
-    f"SELECT {_COLUMN_LIST} FROM prediction_logs WITH NO DATA"
+_COLUMN_LIST = ", ".join(STORED_LOG_FIELDS)
+_CLAIM = (
+    "INSERT INTO prediction_log_batches (batch_id, row_count, stored_at) VALUES (%s, %s, now()) "
+    "ON CONFLICT (batch_id) DO NOTHING"
 )
-_COPY = f"COPY incoming_prediction_logs ({_COLUMN_LIST}) FROM STDIN WITH (FORMAT csv)"
-# prediction_id is not unique on the partitioned table, so there is no conflict to skip on.
-_MOVE = f"INSERT INTO prediction_logs ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} FROM incoming_prediction_logs"
+_COPY = f"COPY prediction_logs ({_COLUMN_LIST}) FROM STDIN WITH (FORMAT csv)"
+# What the data, not the database's health, is to blame for: never worth a retry.
+_REFUSED = (psycopg2.DataError, psycopg2.IntegrityError)
+
+
+class BatchRefused(Exception):
+    """The batch cannot be stored as it is; it goes to quarantine."""
 
 
 @dataclass(frozen=True)
@@ -81,89 +49,166 @@ class IngestResult:
     received: int
     inserted: int
     rejected: int
+    quarantined: int = 0
 
     @property
     def duplicates(self) -> int:
-        return self.received - self.rejected - self.inserted
+        return self.received - self.rejected - self.quarantined - self.inserted
 
 
-def write_prediction_log_batch(payload: str | bytes) -> IngestResult:
-    """Insert a batch as the web process encoded it; rows already stored are skipped."""
-    rows, received = decode(payload, LOG_BATCH)
-    stored = [_stored_row(row) for row in rows]
-    inserted = _insert(stored) if stored else 0
-    return IngestResult(received=received, inserted=inserted, rejected=received - len(rows))
+def write_prediction_log_batch(payload: dict[str, Any] | str | bytes) -> IngestResult:
+    """Store a batch as a web process sent it: a format-2 envelope, or a format-1 JSON string."""
+    if isinstance(payload, (str, bytes)):
+        envelope, received, rejected = upgraded(payload)
+        if envelope is None:
+            return IngestResult(received=received, inserted=0, rejected=rejected)
+        stored = _store(envelope)
+        return IngestResult(received, stored.inserted, rejected, stored.quarantined)
+    return _store(payload)
 
 
 def write_prediction_logs(records: list[dict[str, Any]]) -> IngestResult:
-    """Insert log records given as dicts (tools and tests); the same path as a published batch."""
-    return write_prediction_log_batch(encode_batch(records))
+    """Store log records given as dicts (tools and tests): the same path as a published batch."""
+    return write_prediction_log_batch(encode_log_batch(records))
 
 
-def _stored_row(row: tuple) -> tuple:
-    """A validated row in COLUMNS order. Four decimals keep every value exactly representable as
-    a decimal, so the sums kept by the incremental stats refresh equal a full recompute."""
-    (prediction_id, model_id, version, user_id, text, label, confidence, polarity, subjectivity, latency, routing,
-     bucket, created_at, slot, shadow_of, config_version) = row  # fmt: skip
-    latency = round(latency, 4)
-    return (
-        prediction_id.lower(),
-        model_id.lower(),
-        version,
-        user_id,
-        text,
-        label,
-        round(confidence, 4),
-        round(polarity, 4),
-        round(subjectivity, 4),
-        latency,
-        routing,
-        bucket,
-        created_at,
-        slot,
-        None if shadow_of is None else shadow_of.lower(),
-        config_version,
-        latency_bucket(latency),
-    )
+def _store(envelope: Any) -> IngestResult:
+    try:
+        batch_id, count = _checked(envelope)
+        inserted = _insert(batch_id, count, envelope["rows"])
+    except BatchRefused as exc:
+        return _quarantine(envelope, str(exc))
+    return IngestResult(received=count, inserted=inserted, rejected=0)
 
 
-def _insert(rows: list[tuple]) -> int:
+def _checked(envelope: Any) -> tuple[uuid.UUID, int]:
+    """The envelope's batch id and row count, once its shape is what this worker reads."""
+    if not isinstance(envelope, dict) or envelope.get("format") != LOG_BATCH_FORMAT:
+        raise BatchRefused(f"not a format-{LOG_BATCH_FORMAT} batch")
+    if envelope.get("fields") != list(STORED_LOG_FIELDS):
+        raise BatchRefused(f"fields {envelope.get('fields')}, expected {list(STORED_LOG_FIELDS)}")
+    count, rows = envelope.get("count"), envelope.get("rows")
+    if not isinstance(count, int) or count < 1 or not isinstance(rows, str):
+        raise BatchRefused("count must be a positive integer and rows a CSV text")
+    try:
+        return uuid.UUID(str(envelope.get("batch_id"))), count
+    except ValueError as exc:
+        raise BatchRefused(f"batch_id: {exc}") from exc
+
+
+def _insert(batch_id: uuid.UUID, count: int, rows: str) -> int:
+    """Rows inserted: `count`, or 0 when the ledger shows the batch stored already."""
     if db.engine.dialect.name == "postgresql":
-        return _insert_postgres(rows)
-    return _insert_sqlite(rows)
+        return _insert_postgres(batch_id, count, rows)
+    return _insert_sqlite(batch_id, count, rows)
 
 
-def _insert_postgres(rows: list[tuple]) -> int:
+def _insert_postgres(batch_id: uuid.UUID, count: int, rows: str) -> int:
+    try:
+        with db.engine.begin() as connection:
+            cursor = connection.connection.dbapi_connection.cursor()
+            # A concurrent delivery of the same batch waits here for this one's commit, then skips.
+            cursor.execute(_CLAIM, (str(batch_id), count))
+            if cursor.rowcount == 0:
+                return 0
+            cursor.copy_expert(_COPY, io.StringIO(rows))
+            if cursor.rowcount != count:
+                raise BatchRefused(f"the envelope says {count} rows, COPY read {cursor.rowcount}")
+    except _REFUSED as exc:
+        raise BatchRefused(f"{type(exc).__name__}: {str(exc).strip()}") from exc
+    return count
+
+
+def _insert_sqlite(batch_id: uuid.UUID, count: int, rows: str) -> int:
+    records = _parsed(rows)
+    if len(records) != count:
+        raise BatchRefused(f"the envelope says {count} rows, the CSV holds {len(records)}")
+    ledger = PredictionLogBatch.__table__
+    try:
+        with db.engine.begin() as connection:
+            claimed = connection.execute(
+                insert(ledger).prefix_with("OR IGNORE"), {"batch_id": batch_id, "row_count": count}
+            )
+            if claimed.rowcount == 0:
+                return 0
+            connection.execute(insert(PredictionLog.__table__), records)
+    except (IntegrityError, StatementError) as exc:
+        raise BatchRefused(f"{type(exc.orig or exc).__name__}: {exc.orig or exc}") from exc
+    return count
+
+
+_UUID_FIELDS = ("prediction_id", "model_id", "shadow_of")
+_FLOAT_FIELDS = ("confidence", "polarity", "subjectivity", "latency_ms")
+_INT_FIELDS = ("bucket", "slot", "config_version", "latency_bucket")
+
+
+def _parsed(rows: str) -> list[dict[str, Any]]:
+    """CSV rows as typed column values (SQLite binds Python objects; Postgres' COPY parses text)."""
+    try:
+        records = [dict(zip(STORED_LOG_FIELDS, row, strict=True)) for row in csv.reader(io.StringIO(rows))]
+        for record in records:
+            for field, value in record.items():
+                record[field] = _typed(field, value)
+    except ValueError as exc:
+        raise BatchRefused(f"unreadable row: {exc}") from exc
+    return records
+
+
+def _typed(field: str, value: str) -> Any:
+    if value == "":
+        return None
+    if field in _UUID_FIELDS:
+        return uuid.UUID(value)
+    if field in _FLOAT_FIELDS:
+        return float(value)
+    if field in _INT_FIELDS:
+        return int(value)
+    if field == "created_at":
+        return datetime.fromisoformat(value)
+    return value
+
+
+def _quarantine(envelope: Any, reason: str) -> IngestResult:
+    count = envelope.get("count") if isinstance(envelope, dict) else None
+    count = count if isinstance(count, int) and count > 0 else 1
+    batch_id = _batch_id_or_none(envelope)
+    row = {
+        "batch_id": batch_id,
+        "kind": "prediction_logs",
+        "reason": reason[:2000],
+        "row_count": count,
+        "payload": _storable(envelope),
+        "quarantined_at": datetime.now(UTC),
+    }
+    table = QuarantinedBatch.__table__
+    if db.engine.dialect.name == "postgresql":  # a redelivered refused batch is quarantined once
+        statement = pg_insert(table).values(row).on_conflict_do_nothing(index_elements=["batch_id"])
+    else:
+        statement = insert(table).values(row).prefix_with("OR IGNORE")
     with db.engine.begin() as connection:
-        pooled = connection.connection  # `info` lives as long as the database connection
-        cursor = pooled.dbapi_connection.cursor()
-        if not pooled.info.get("staging_table"):
-            cursor.execute(_CREATE_STAGING)
-        cursor.copy_expert(_COPY, _csv(rows))
-        cursor.execute(_MOVE)
-        inserted = cursor.rowcount
-    pooled.info["staging_table"] = True  # committed, so the table now outlives this transaction
-    return inserted
+        connection.execute(statement)
+    log.error("quarantined a batch of %d prediction logs (%s): %s", count, batch_id, reason)
+    return IngestResult(received=count, inserted=0, rejected=0, quarantined=count)
 
 
-def _csv(rows: Iterable[tuple]) -> io.StringIO:
-    """Rows as COPY's CSV: None is an empty unquoted field (NULL); every text holds at least one character."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    buffer.seek(0)
-    return buffer
+def quarantine_summary() -> dict[str, int]:
+    """How many batches, and rows, wait in quarantine (for /health)."""
+    table = QuarantinedBatch.__table__
+    with db.engine.connect() as connection:
+        batches, rows = connection.execute(select(func.count(), func.coalesce(func.sum(table.c.row_count), 0))).one()
+    return {"batches": batches, "rows": int(rows)}
 
 
-def _insert_sqlite(rows: list[tuple]) -> int:
-    statement = PredictionLog.__table__.insert()
-    # SQLAlchemy's Uuid type binds UUID objects; Postgres' COPY above parses the text itself.
-    values = [_uuids_bound(dict(zip(COLUMNS, row, strict=True))) for row in rows]
-    with db.engine.begin() as connection:
-        return connection.execute(statement, values).rowcount
+def _batch_id_or_none(envelope: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(envelope["batch_id"]))
+    except (TypeError, KeyError, ValueError):
+        return None
 
 
-def _uuids_bound(values: dict[str, Any]) -> dict[str, Any]:
-    for column in ("prediction_id", "model_id", "shadow_of"):
-        if values[column] is not None:
-            values[column] = uuid.UUID(values[column])
-    return values
+def _storable(envelope: Any) -> Any:
+    """The envelope as JSON can hold it: text that Postgres' JSON cannot (NUL) is escaped."""
+    try:
+        return json.loads(json.dumps(envelope, default=repr).replace("\\u0000", "\\\\u0000"))
+    except (TypeError, ValueError):
+        return {"unreadable": repr(envelope)[:10_000]}

@@ -7,7 +7,6 @@ broker has the batch, and keeps it (buffer or spool) until it does.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from amqp.exceptions import AMQPError, MessageNacked
@@ -17,8 +16,6 @@ from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
 
 from celeryconfig import WRITE_BATCH_TASK
-
-from .wire import encode_batch
 
 # What a broker that did not take a batch raises, whichever transport it is.
 BROKER_ERRORS = (KombuError, AMQPError, MessageNacked, RedisError, OSError)
@@ -37,11 +34,11 @@ class CeleryPublisher:
         timeout_seconds: float,
         confirm_timeout_seconds: float,
         task_name: str = WRITE_BATCH_TASK,
-        encode: Callable[[list[dict[str, Any]]], str] = encode_batch,
+        serializer: str = "msgpack",
     ) -> None:
         self._celery = celery
         self._task_name = task_name
-        self._encode = encode
+        self._serializer = serializer
         # One quick retry covers a connection that went stale; a dead broker fails fast.
         self._retry_policy = {"max_retries": 1, "interval_start": 0, "interval_step": 0, "interval_max": 0}
         self._timeout = timeout_seconds
@@ -50,11 +47,13 @@ class CeleryPublisher:
         # thrown away, because a confirm that arrives late would be taken for the next batch's.
         self._producer: Producer | None = None
 
-    def publish(self, records: list[dict[str, Any]]) -> None:
+    def publish(self, payload: Any) -> None:
+        """Send one encoded batch as the task's single argument."""
         try:
             self._celery.send_task(
                 self._task_name,
-                args=[self._encode(records)],
+                args=[payload],
+                serializer=self._serializer,
                 producer=self._connected_producer(),
                 retry=True,
                 retry_policy=self._retry_policy,

@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 # /health reads the counters from files; a second's delay there is fine, a file write per batch is not.
 COUNTERS_SECONDS = 1.0
 
-Publish = Callable[[list[dict[str, Any]]], None]
+Encode = Callable[[list[dict[str, Any]]], Any]
+Publish = Callable[[Any], None]
 # Told of every count as it happens (the Prometheus counters): state, how many records.
 Observe = Callable[[str, int], None]
 
@@ -28,7 +29,7 @@ class Shipper:
         self,
         publish: Publish,
         spool: Spool,
-        batch_size: int,
+        encode: Encode = list,
         retry_seconds: float = 1.0,
         clock=time.monotonic,
         observe: Observe | None = None,
@@ -36,7 +37,7 @@ class Shipper:
         self._observe = observe
         self._publish = publish
         self._spool = spool
-        self._batch_size = batch_size
+        self._encode = encode
         self._retry_seconds = retry_seconds
         self._clock = clock
         self._broker_down_until = 0.0
@@ -45,26 +46,33 @@ class Shipper:
         self._counters_due = 0.0
         self.counters = {"published": 0, "spooled": 0, "respooled_published": 0, "dropped": 0}
 
-    def ship(self, batch: list[dict[str, Any]]) -> None:
-        """Publish a batch; while the broker is known to be down, go straight to the spool."""
+    def ship(self, records: list[dict[str, Any]]) -> None:
+        """Encode the records as one batch and publish it; while the broker is known to be down, or
+        batches wait in the spool, the batch goes to the spool (nothing overtakes what waits there)."""
+        try:
+            payload = self._encode(records)
+        except (KeyError, TypeError, ValueError) as exc:  # our own bug: kept, it would fail every cycle
+            self._count("dropped", len(records))
+            log.error("dropped %d log records that could not be encoded: %r", len(records), exc)
+            return
         if self._broker_down() or self._spool.pending:
-            self._to_spool(batch)  # keep order: nothing overtakes what is already waiting
+            self._to_spool(payload, len(records))
             return
         try:
-            self._publish(batch)
+            self._publish(payload)
         except BrokerUnavailable as exc:
             self._mark_down(exc)
-            self._to_spool(batch)
+            self._to_spool(payload, len(records))
             return
         self._mark_up()
-        self._count("published", len(batch))
+        self._count("published", len(records))
 
     def retry_spooled(self) -> None:
         """Re-publish spooled records if the retry interval has passed."""
         if self._broker_down() or not self._spool.has_work():
             return
         try:
-            sent = self._spool.drain(self._publish, self._batch_size)
+            sent = self._spool.drain(self._publish)
         except BrokerUnavailable as exc:
             self._mark_down(exc)
             return
@@ -94,13 +102,13 @@ class Shipper:
             log.info("broker reachable again")
         self._in_outage = False
 
-    def _to_spool(self, batch: list[dict[str, Any]]) -> None:
+    def _to_spool(self, payload: Any, count: int) -> None:
         try:
-            dropped = self._spool.write(batch)
+            dropped = self._spool.write(payload, count)
         except OSError as exc:  # disk full or unwritable: nowhere left to keep them
             log.error("cannot write the log spool at %s: %s", self._spool.directory, exc)
-            dropped = len(batch)
-        self._count("spooled", len(batch) - dropped)
+            dropped = count
+        self._count("spooled", count - dropped)
         if dropped:
             self._count("dropped", dropped)
             log.error(

@@ -1,9 +1,11 @@
-"""A bounded local file of log records that could not be published, one file per web process.
+"""A bounded local file of log batches that could not be published, one file per web process.
 
-Records are appended as JSON lines and re-published oldest first once the broker answers again.
-Re-publishing may repeat a batch (say, if the process dies mid-drain); ingest is idempotent on
-prediction_id, so repeats are harmless. Beyond `max_records`, records are dropped and counted.
-Files left by a dead process on this host are claimed and drained by a live one.
+Each batch is appended whole, as one JSON line `{"count": N, "payload": ...}` holding exactly what
+the publisher would have sent, and re-published as it is, oldest first, once the broker answers
+again. Re-publishing may repeat a batch (say, if the process dies mid-drain, or the broker took a
+batch whose confirm never came); the batch keeps its id, so the worker's ledger skips the repeat.
+A batch that does not fit under `max_records` is dropped whole and counted. Files left by a dead
+process on this host are claimed and drained by a live one.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-Record = dict[str, Any]
 ORPHAN_SCAN_SECONDS = 5.0
 
 
@@ -34,7 +35,7 @@ def _pid_alive(pid: int) -> bool:
 
 
 class Spool:
-    """Append-only JSON-lines files under `directory`, drained in order."""
+    """Append-only JSON-lines files of whole batches under `directory`, drained in order."""
 
     def __init__(self, directory: Path, max_records: int) -> None:
         self.directory = directory
@@ -51,27 +52,26 @@ class Spool:
     def path(self) -> Path:
         return self.directory / f"{self._prefix}.jsonl"
 
-    def write(self, records: list[Record]) -> int:
-        """Append what fits under the bound; returns how many records had to be dropped."""
-        room = max(self.max_records - self.pending, 0)
-        kept = records[:room]
-        if kept:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as spool_file:
-                spool_file.writelines(json.dumps(record, separators=(",", ":")) + "\n" for record in kept)
-            self.pending += len(kept)
-        return len(records) - len(kept)
+    def write(self, payload: Any, count: int) -> int:
+        """Append a batch of `count` records if it fits under the bound; returns how many were dropped."""
+        if self.pending + count > self.max_records:
+            return count
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as spool_file:
+            spool_file.write(json.dumps({"count": count, "payload": payload}, separators=(",", ":")) + "\n")
+        self.pending += count
+        return 0
 
-    def drain(self, publish: Callable[[list[Record]], None], batch_size: int) -> int:
-        """Re-publish spooled records in batches until done or `publish` raises; returns the count sent."""
+    def drain(self, publish: Callable[[Any], None]) -> int:
+        """Re-publish spooled batches until done or `publish` raises; returns the count of records sent."""
         self._claim_orphans()
         sent = 0
         for path in self._own_files():
-            for batch, end_offset in self._batches(path, batch_size):
-                publish(batch)
+            for line, end_offset in self._lines(path):
+                publish(line["payload"])
                 self._offsets[path] = end_offset
-                self.pending = max(self.pending - len(batch), 0)
-                sent += len(batch)
+                self.pending = max(self.pending - line["count"], 0)
+                sent += line["count"]
             path.unlink(missing_ok=True)
             self._offsets.pop(path, None)
         return sent
@@ -91,18 +91,12 @@ class Spool:
         files = [*self.directory.glob(f"{self._prefix}.jsonl"), *self.directory.glob(f"{self._prefix}-claimed-*.jsonl")]
         return sorted(files, key=lambda path: path.stat().st_mtime)
 
-    def _batches(self, path: Path, batch_size: int) -> Iterator[tuple[list[Record], int]]:
+    def _lines(self, path: Path) -> Iterator[tuple[dict[str, Any], int]]:
         with path.open("rb") as spool_file:
             spool_file.seek(self._offsets.get(path, 0))
-            batch: list[Record] = []
             for line in spool_file:
                 if line.endswith(b"\n"):  # a torn last line (process killed mid-write) is skipped
-                    batch.append(json.loads(line))
-                if len(batch) >= batch_size:
-                    yield batch, spool_file.tell()
-                    batch = []
-            if batch:
-                yield batch, spool_file.tell()
+                    yield json.loads(line), spool_file.tell()
 
     def _orphans(self) -> Iterator[Path]:
         if not self.directory.exists():
@@ -120,8 +114,7 @@ class Spool:
                 path.rename(claimed)  # atomic: two claimants cannot both win
             except FileNotFoundError:
                 continue
-            with claimed.open("rb") as spool_file:
-                self.pending += sum(1 for _ in spool_file)
+            self.pending += sum(line["count"] for line, _ in self._lines(claimed))
             log.info("claimed spool file %s left by a dead process", path.name)
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import random
 import time
-import uuid
 from datetime import UTC, datetime
 from typing import Protocol
 
+from ..ids import new_uuid4
 from ..routing.allocation import RoutingTable
 from ..schemas import PredictionOut, PredictRequest
 
@@ -23,7 +23,7 @@ def predict(request: PredictRequest, table: RoutingTable, logs: LogSink) -> Pred
     started = time.perf_counter()
     sentiment = arm.predictor.predict(request.text)
     latency_ms = round((time.perf_counter() - started) * 1000, 4)
-    prediction_id = str(uuid.uuid4())
+    prediction_id = new_uuid4()
     result = PredictionOut(
         prediction=sentiment.label,
         confidence=round(sentiment.confidence, 4),

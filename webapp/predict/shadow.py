@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 import random
 import time
-import uuid
 from datetime import UTC, datetime
 
+from ..ids import new_uuid4
 from ..routing.allocation import Arm, RoutingTable
 from ..schemas import PredictionOut
 from .service import LogSink
@@ -38,7 +38,7 @@ def run(shadows: list[Arm], text: str, user_id: str | None, served: PredictionOu
             latency_ms = round((time.perf_counter() - started) * 1000, 4)
             logs.append(
                 {
-                    "prediction_id": str(uuid.uuid4()),
+                    "prediction_id": new_uuid4(),
                     "model_id": arm.model_id,
                     "model_version": arm.version,
                     "user_id": user_id,

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from ..experiments.outcomes import orphaned_feedback
 from ..extensions import db
+from ..logpipe.ingest import quarantine_summary
 from ..logpipe.partitions import partition_health
 from ..logpipe.spool import read_counters, spool_backlog
 
@@ -69,6 +70,7 @@ def check_components(app: Flask) -> dict[str, dict[str, Any]]:
             "this_process": app.extensions["log_buffer"].status(),
             "all_processes": read_counters(spool_dir),
             "spool_backlog": spool_backlog(spool_dir),
+            "quarantine": _timed(quarantine_summary),
             "partitions": _timed(partition_health),
         },
         "feedback": {
