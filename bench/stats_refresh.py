@@ -62,7 +62,7 @@ def _csv_rows(count: int) -> Iterator[str]:
         yield (
             f"{uuid.uuid4()}\t{MODEL_IDS[n % 2]}\t1.{n % 2}.0\tuser-{n % 5000}\tA fine text number {n}\t"
             f"{labels[n % 3]}\t{(n % 97) / 97:.4f}\t0.5\t0.6\t{latency}\t"
-            f"{routings[n % 3]}\t{n % 100}\t{created}\t{n % 10_000}\t\\N\t{latency_bucket(latency)}\n"
+            f"{routings[n % 3]}\t{n % 100}\t{created}\t{n % 10_000}\t\\N\t\\N\t{latency_bucket(latency)}\n"
         )
 
 
