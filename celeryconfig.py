@@ -17,6 +17,7 @@ WRITE_FEEDBACK_TASK = "feedback.write_batch"
 WRITE_ERRORS_TASK = "errors.write_batch"
 REFRESH_STATS_TASK = "stats.refresh"
 EVALUATE_ROLLOUTS_TASK = "rollouts.evaluate"
+MAINTAIN_LOG_PARTITIONS_TASK = "logs.maintain_partitions"
 MAX_RETRY_DELAY_SECONDS = 30
 # Batches a worker holds unacknowledged on RabbitMQ (see `_rabbitmq_settings`); measured in `make bench`.
 RABBITMQ_PREFETCH = 4
@@ -60,6 +61,12 @@ def celery_settings(settings: Settings) -> dict[str, Any]:
                 "task": EVALUATE_ROLLOUTS_TASK,
                 "schedule": settings.rollout_evaluate_seconds,
                 "options": {"expires": settings.rollout_evaluate_seconds},
+            },
+            # Partitions are made days ahead, so a missed run or two changes nothing.
+            "maintain-log-partitions": {
+                "task": MAINTAIN_LOG_PARTITIONS_TASK,
+                "schedule": settings.log_maintenance_seconds,
+                "options": {"expires": settings.log_maintenance_seconds},
             },
         },
     }

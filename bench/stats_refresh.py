@@ -62,7 +62,7 @@ def _csv_rows(count: int) -> Iterator[str]:
         yield (
             f"{uuid.uuid4()}\t{MODEL_IDS[n % 2]}\t1.{n % 2}.0\tuser-{n % 5000}\tA fine text number {n}\t"
             f"{labels[n % 3]}\t{(n % 97) / 97:.4f}\t0.5\t0.6\t{latency}\t"
-            f"{routings[n % 3]}\t{n % 100}\t{created}\t{n % 10_000}\t\\N\t{latency_bucket(latency)}\n"
+            f"{routings[n % 3]}\t{n % 100}\t{created}\t{n % 10_000}\t\\N\t\\N\t{latency_bucket(latency)}\n"
         )
 
 
@@ -108,6 +108,28 @@ def _new_records(count: int) -> list[dict]:
     ]
 
 
+def _wait_for_horizon(timeout: float = 120.0) -> None:
+    """Wait until every transaction older than the writes has ended, so the refresh can see them all.
+
+    The horizon is cluster-wide: on a shared Postgres another database's open transaction holds it
+    back, and the refresh would rightly leave the newest rows for its next run.
+    """
+    connection = postgres_connection()
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_current_xact_id()::text::bigint")
+            marker = cursor.fetchone()[0]
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+                if cursor.fetchone()[0] > marker:
+                    return
+                time.sleep(0.05)
+    finally:
+        connection.close()
+
+
 def scenario(app, existing: int) -> dict:
     reset_bench_services()
     loaded_in = load_with_copy(existing)
@@ -120,6 +142,7 @@ def scenario(app, existing: int) -> dict:
             records = _new_records(NEW_ROWS)
             for start in range(0, NEW_ROWS, 500):
                 write_prediction_logs(records[start : start + 500])
+            _wait_for_horizon()
             result = refresh_stats()
             assert result.rows == NEW_ROWS, result
             timings.append(result.duration_ms / 1000)

@@ -1,6 +1,7 @@
 """Alembic environment: migrations run against the Flask app's database."""
 
 import logging
+import re
 from logging.config import fileConfig
 
 from alembic import context
@@ -17,9 +18,14 @@ config.set_main_option("sqlalchemy.url", database.engine.url.render_as_string(hi
 # Columns that exist only on one backend, declared in the migration rather than the models.
 BACKEND_ONLY_COLUMNS = {("prediction_logs", "txid"), ("feedback", "txid")}
 BACKEND_ONLY_INDEXES = {"ix_prediction_logs_txid", "ix_feedback_txid"}
+# The prediction log's partitions are made and dropped at run time (webapp/logpipe/partitions.py).
+LOG_PARTITION = re.compile(r"^prediction_logs_(p\d{8}|default)$")
 
 
 def include_object(obj, name, type_, reflected, compare_to):
+    table = obj if type_ == "table" else getattr(obj, "table", None)
+    if table is not None and LOG_PARTITION.match(table.name):
+        return False
     if type_ == "column" and (obj.table.name, name) in BACKEND_ONLY_COLUMNS:
         return False
     return not (type_ == "index" and name in BACKEND_ONLY_INDEXES)

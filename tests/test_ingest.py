@@ -96,6 +96,9 @@ def test_a_batch_id_is_derived_from_its_predictions(any_app):
         {"text": "nul \x00 inside"},  # Postgres text cannot hold it
         {"prediction_id": "not-a-uuid"},
         {"created_at": "2026-13-45T00:00:00+00:00"},
+        {"confidence": 1.5},  # the table's CHECK constraints
+        {"prediction": "maybe"},
+        {"text": ""},  # CSV writes it as NULL, which the column refuses
     ],
 )
 def test_a_batch_the_database_refuses_is_quarantined_whole_with_the_reason(app, bad):

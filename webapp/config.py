@@ -67,6 +67,12 @@ class Settings(BaseModel):
     # Unacknowledged tasks come back after this long if a worker dies holding them.
     broker_visibility_timeout: int = Field(60, ge=5, alias="BROKER_VISIBILITY_TIMEOUT")
 
+    # Day partitions of the prediction log made ahead of time, and how many whole days of rows are kept.
+    log_partitions_ahead_days: int = Field(7, ge=1, le=90, alias="LOG_PARTITIONS_AHEAD_DAYS")
+    log_retention_days: int = Field(30, ge=1, alias="LOG_RETENTION_DAYS")
+    # How often beat creates the coming partitions and drops expired ones.
+    log_maintenance_seconds: float = Field(3600.0, gt=0, alias="LOG_MAINTENANCE_SECONDS")
+
     # Feedback whose prediction log has not arrived after this long is reported as orphaned.
     feedback_orphan_seconds: float = Field(3600.0, gt=0, alias="FEEDBACK_ORPHAN_SECONDS")
     # The sequential tests are tightest at this many labelled predictions (all arms together).

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
     DateTime,
     Float,
     Index,
@@ -21,8 +22,8 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
-    text,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .extensions import db
@@ -111,27 +112,53 @@ class AuditLog(db.Model):
     request_id: Mapped[str] = mapped_column(String(64))
 
 
-class PredictionLog(db.Model):
-    """One answered prediction. Append-only; keyed on prediction_id so redelivery is harmless.
+# What a valid log row is, as the batch schema in `webapp/logpipe/ingest.py` says it; Postgres
+# enforces it, so a batch holding one bad row is refused whole. `length` is the one spelling
+# both backends know; a NULL passes a CHECK, so the nullable columns need no IS NULL branch.
+PREDICTION_LOG_CHECKS = {
+    "prediction": "prediction IN ('positive', 'negative', 'neutral')",
+    "routing": "routing IN ('sticky', 'random', 'explicit', 'shadow')",
+    "confidence": "confidence BETWEEN 0 AND 1",
+    "polarity": "polarity BETWEEN -1 AND 1",
+    "subjectivity": "subjectivity BETWEEN 0 AND 1",
+    "latency_ms": "latency_ms >= 0",
+    "bucket": "bucket BETWEEN 0 AND 99",
+    "slot": "slot BETWEEN 0 AND 9999",
+    "text": "length(text) BETWEEN 1 AND 5000",
+    "model_version": "length(model_version) BETWEEN 1 AND 64",
+    "user_id": "length(user_id) BETWEEN 1 AND 256",
+    "config_version": "config_version >= 0",
+}
+SHADOW_ROWS = "shadow_of IS NOT NULL"
 
-    On Postgres the table also has `txid xid8 DEFAULT pg_current_xact_id()` (see the migration),
-    which lets the stats refresh read exactly the rows committed since its last run.
+
+class PredictionLog(db.Model):
+    """One answered prediction. Append-only.
+
+    On Postgres the table is partitioned by UTC day of `created_at` (`prediction_logs_pYYYYMMDD`,
+    plus `prediction_logs_default`; see `webapp/logpipe/partitions.py`), so its primary key has to
+    include `created_at`, and `prediction_id` is indexed but cannot be unique. SQLite keeps a
+    plain table whose `id` alone is the key (its row id). Postgres rows also carry
+    `txid xid8 DEFAULT pg_current_xact_id()` (see the migrations), which lets the stats refresh
+    read exactly the rows committed since its last run.
     """
 
     __tablename__ = "prediction_logs"
     __table_args__ = (
         Index("ix_prediction_logs_model_id_created_at", "model_id", "created_at"),
-        # Small by design: only shadow rows; the shadow comparison finds a served row's mirrors through it.
+        Index("ix_prediction_logs_prediction_id", "prediction_id"),
         Index(
             "ix_prediction_logs_shadow_of",
             "shadow_of",
-            postgresql_where=text("shadow_of IS NOT NULL"),
-            sqlite_where=text("shadow_of IS NOT NULL"),
+            postgresql_where=sql_text(SHADOW_ROWS),
+            sqlite_where=sql_text(SHADOW_ROWS),
         ),
+        *(CheckConstraint(rule, name=name) for name, rule in PREDICTION_LOG_CHECKS.items()),
+        {"postgresql_partition_by": "RANGE (created_at)"},
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    prediction_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    prediction_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     model_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     model_version: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[str | None] = mapped_column(String(256))
@@ -144,7 +171,7 @@ class PredictionLog(db.Model):
     latency_bucket: Mapped[int] = mapped_column(SmallInteger)
     routing: Mapped[str] = mapped_column(String(8))
     bucket: Mapped[int | None] = mapped_column(SmallInteger)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     slot: Mapped[int | None] = mapped_column(SmallInteger)
     shadow_of: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # the served prediction a shadow mirrored
     # The routing-config version that routed it: the allocation epochs of the SRM check.

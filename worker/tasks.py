@@ -12,6 +12,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from celeryconfig import (
     EVALUATE_ROLLOUTS_TASK,
+    MAINTAIN_LOG_PARTITIONS_TASK,
     REFRESH_STATS_TASK,
     WRITE_BATCH_TASK,
     WRITE_ERRORS_TASK,
@@ -21,6 +22,7 @@ from celeryconfig import (
 from webapp.failures.ingest import write_error_batch
 from webapp.feedback.ingest import write_feedback_batch
 from webapp.logpipe.ingest import write_prediction_log_batch
+from webapp.logpipe.partitions import maintain_partitions
 from webapp.metrics.instruments import observe_batch, observe_refresh
 from webapp.rollouts.evaluate import evaluate_all
 from webapp.stats.refresh import refresh_stats
@@ -84,3 +86,10 @@ def evaluate_rollouts() -> list[dict[str, Any]]:
     target_n = current_app.extensions["settings"].sequential_target_n
     outcomes = evaluate_all(target_n, on_commit=current_app.extensions["router"].publish_from_database)
     return [outcome.__dict__ for outcome in outcomes]
+
+
+@shared_task(name=MAINTAIN_LOG_PARTITIONS_TASK)
+def maintain_log_partitions() -> dict[str, Any]:
+    """Create the coming days' log partitions and drop those past retention."""
+    settings = current_app.extensions["settings"]
+    return maintain_partitions(settings.log_partitions_ahead_days, settings.log_retention_days).as_dict()

@@ -1,7 +1,7 @@
 """Shadow comparisons: each mirrored prediction's counted contribution, and the totals per pair of versions.
 
 Revision ID: 0006_shadow_comparisons
-Revises: 0004_batch_ledger (to be rechained after the partitioning of prediction_logs)
+Revises: 0005_partitioned_logs (to be rechained after the partitioning of prediction_logs)
 Create Date: 2026-11-24
 """
 
@@ -9,23 +9,16 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_shadow_comparisons"
-down_revision = "0004_batch_ledger"
+down_revision = "0005_partitioned_logs"
 branch_labels = None
 depends_on = None
 
 Timestamp = sa.DateTime(timezone=True)
-MIRRORS = "shadow_of IS NOT NULL"
 
 
 def upgrade():
-    # The refresh finds the shadows of newly stored served rows and of new feedback through this.
-    op.create_index(
-        "ix_prediction_logs_shadow_of",
-        "prediction_logs",
-        ["shadow_of"],
-        postgresql_where=sa.text(MIRRORS),
-        sqlite_where=sa.text(MIRRORS),
-    )
+    # The refresh finds the shadows of newly stored served rows and of new feedback through
+    # ix_prediction_logs_shadow_of, which 0005_partitioned_logs made.
     op.create_table(
         "shadow_pairs",
         sa.Column("shadow_prediction_id", sa.Uuid(), nullable=False),
@@ -55,4 +48,3 @@ def upgrade():
 def downgrade():
     op.drop_table("shadow_comparisons")
     op.drop_table("shadow_pairs")
-    op.drop_index("ix_prediction_logs_shadow_of", table_name="prediction_logs")

@@ -10,10 +10,20 @@ def register_cli(app: Flask) -> None:
     from ..rollouts.bandit_cli import bandit_cli
     from ..rollouts.cli import rollout_cli
     from .experiment import experiment_cli
+    from .logs import logs_cli
     from .models import models_cli
     from .replay import replay_command
     from .split import split_cli
     from .stats import stats_cli
 
-    for command in (models_cli, split_cli, experiment_cli, stats_cli, replay_command, rollout_cli, bandit_cli):
+    for command in (
+        models_cli,
+        split_cli,
+        experiment_cli,
+        stats_cli,
+        logs_cli,
+        replay_command,
+        rollout_cli,
+        bandit_cli,
+    ):
         app.cli.add_command(command)

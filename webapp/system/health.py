@@ -12,6 +12,7 @@ from sqlalchemy import text
 from ..experiments.outcomes import orphaned_feedback
 from ..extensions import db
 from ..logpipe.ingest import quarantine_summary
+from ..logpipe.partitions import partition_health
 from ..logpipe.spool import read_counters, spool_backlog
 
 Check = Callable[[], dict[str, Any]]
@@ -70,6 +71,7 @@ def check_components(app: Flask) -> dict[str, dict[str, Any]]:
             "all_processes": read_counters(spool_dir),
             "spool_backlog": spool_backlog(spool_dir),
             "quarantine": _timed(quarantine_summary),
+            "partitions": _timed(partition_health),
         },
         "feedback": {
             "this_process": app.extensions["feedback_buffer"].status(),
