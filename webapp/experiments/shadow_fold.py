@@ -21,10 +21,10 @@ from __future__ import annotations
 import uuid
 from collections import Counter, defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from ..extensions import db
-from ..models import utcnow
+from ..models import PredictionLog, utcnow
 from .shadow_changes import Pair, pair_changes
 from .shadow_tables import ShadowComparison
 
@@ -34,6 +34,10 @@ TOTALS = ("pairs", "agreements", "labelled_pairs", "shadow_correct", "served_cor
 
 def fold_shadow_pairs(log_window: tuple[int, int], feedback_window: tuple[int, int]) -> int:
     """Count the shadow pairs that changed in these windows; returns the net number of new pairs."""
+    if not _any_shadow_rows():
+        # Nothing can pair, and the search for shadows of new served rows probes every partition's
+        # shadow_of index once per new row: measured 3 s per refresh at 2,000 requests/s, with no shadow.
+        return 0
     deltas: dict[tuple[uuid.UUID, uuid.UUID], Counter[str]] = defaultdict(Counter)
     for change in pair_changes(log_window, feedback_window):
         key = (change.pair.shadow_model_id, change.pair.served_model_id)
@@ -41,6 +45,11 @@ def fold_shadow_pairs(log_window: tuple[int, int], feedback_window: tuple[int, i
             deltas[key][name] += change.sign * change.count * amount
     _merge(deltas)
     return sum(delta["pairs"] for delta in deltas.values())
+
+
+def _any_shadow_rows() -> bool:
+    """Whether the log holds any shadow row (the partial shadow_of index holds only those: cheap)."""
+    return db.session.scalar(select(exists().where(PredictionLog.shadow_of.is_not(None)))) or False
 
 
 def contribution(pair: Pair) -> Counter[str]:
