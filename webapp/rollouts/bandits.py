@@ -74,10 +74,15 @@ def stop_bandit(name: str) -> Bandit:
     return bandit
 
 
+def running_bandit_ids() -> list[int]:
+    ids = list(db.session.scalars(select(Bandit.id).where(Bandit.state == "running").order_by(Bandit.id)))
+    db.session.rollback()
+    return ids
+
+
 def update_due_bandits(now: datetime, on_commit: OnCommit | None = None) -> list[tuple[int, str]]:
     """Apply one Thompson update to every running bandit whose cadence has come; (id, what happened)."""
-    ids = db.session.scalars(select(Bandit.id).where(Bandit.state == "running").order_by(Bandit.id)).all()
-    db.session.rollback()
+    ids = running_bandit_ids()
     return [(bandit_id, update_bandit(bandit_id, now, on_commit)) for bandit_id in ids]
 
 
