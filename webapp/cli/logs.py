@@ -1,11 +1,15 @@
-"""`flask logs partitions|maintain`: the prediction log's day partitions and retention."""
+"""`flask logs partitions|maintain|quarantine|requeue`: the log's partitions, retention and quarantine."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
+import click
 from flask import current_app
 from flask.cli import AppGroup
 
 from ..logpipe.partitions import MaintenanceResult, Partition, list_partitions, maintain_partitions
+from ..logpipe.quarantine import quarantined_batches, requeue
 from .common import emit, ops_command
 
 logs_cli = AppGroup("logs", help="The prediction log's partitions and retention.")
@@ -44,3 +48,22 @@ def maintain_command(as_json: bool) -> None:
     settings = current_app.extensions["settings"]
     result = maintain_partitions(settings.log_partitions_ahead_days, settings.log_retention_days)
     emit(result.as_dict(), as_json, lambda: _maintenance_lines(result))
+
+
+@logs_cli.command("quarantine")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@ops_command
+def quarantine_command(limit: int, as_json: bool) -> None:
+    """List the batches the database refused, oldest first, with the reason (their rows are kept)."""
+    batches = quarantined_batches(limit)
+    lines = [f"{b['id']}  {b['rows']} rows  {b['quarantined_at']}  {b['reason']}" for b in batches]
+    emit(batches, as_json, lambda: lines or ["no quarantined batches"])
+
+
+@logs_cli.command("requeue")
+@click.argument("quarantine_id", type=click.IntRange(min=1))
+@ops_command
+def requeue_command(quarantine_id: int, as_json: bool) -> None:
+    """Ingest a quarantined batch again, once what refused it is fixed; exit 1 if it is still refused."""
+    result = requeue(quarantine_id)
+    emit(asdict(result), as_json, lambda: [f"batch {quarantine_id}: {result.inserted} rows stored"])

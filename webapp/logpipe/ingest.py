@@ -50,6 +50,7 @@ class IngestResult:
     inserted: int
     rejected: int
     quarantined: int = 0
+    reason: str | None = None  # why the batch was quarantined
 
     @property
     def duplicates(self) -> int:
@@ -188,7 +189,7 @@ def _quarantine(envelope: Any, reason: str) -> IngestResult:
     with db.engine.begin() as connection:
         connection.execute(statement)
     log.error("quarantined a batch of %d prediction logs (%s): %s", count, batch_id, reason)
-    return IngestResult(received=count, inserted=0, rejected=0, quarantined=count)
+    return IngestResult(received=count, inserted=0, rejected=0, quarantined=count, reason=reason)
 
 
 def quarantine_summary() -> dict[str, int]:
