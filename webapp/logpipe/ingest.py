@@ -64,7 +64,7 @@ def write_prediction_log_batch(payload: dict[str, Any] | str | bytes) -> IngestR
         if envelope is None:
             return IngestResult(received=received, inserted=0, rejected=rejected)
         stored = _store(envelope)
-        return IngestResult(received, stored.inserted, rejected, stored.quarantined)
+        return IngestResult(received, stored.inserted, rejected, stored.quarantined, stored.reason)
     return _store(payload)
 
 
