@@ -27,6 +27,7 @@ SEMVER_PATTERN = (
 MAX_TEXT_CHARS = 5000
 # Postgres text cannot store NUL; a prediction whose log cannot be stored must not be answered.
 NO_NUL_PATTERN = r"^[^\x00]*$"
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 ModelName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9._-]{1,64}$")]
 SemVer = Annotated[str, StringConstraints(pattern=SEMVER_PATTERN, max_length=64)]

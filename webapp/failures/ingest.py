@@ -12,22 +12,21 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ..extensions import db
 from ..logpipe.batches import BatchFormat, decode
 from ..logpipe.ingest import IngestResult
+from ..schemas import NO_NUL_PATTERN, UUID_PATTERN
 from .pipeline import ERROR_FIELDS
 from .tables import PredictionError
 
-_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-_NO_NUL = r"^[^\x00]*$"
-Uuid = Annotated[str, StringConstraints(pattern=_UUID)]
+Uuid = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]
 
 # One row of a batch, in ERROR_FIELDS order.
 ErrorRow = tuple[
     Uuid,  # error_id
     Uuid,  # model_id
-    Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_NO_NUL)],  # model_version
+    Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_NUL_PATTERN)],  # model_version
     Literal["sticky", "random", "explicit"],  # routing
     Annotated[int, Field(ge=0)] | None,  # config_version
     Annotated[int, Field(ge=500, le=599)],  # status
-    Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=_NO_NUL)],  # error_class
+    Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=NO_NUL_PATTERN)],  # error_class
     AwareDatetime,  # created_at
 ]
 

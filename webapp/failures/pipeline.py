@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from celery import Celery
 from celeryconfig import WRITE_ERRORS_TASK
 
 from ..config import Settings
+from ..ids import new_uuid4
 from ..logpipe.buffer import LogBuffer
 from ..logpipe.chain import shipping_buffer
 from ..logpipe.wire import encode_batch
@@ -38,7 +38,7 @@ def failure_record(
 ) -> dict[str, Any]:
     """What a failed prediction leaves behind: the version, the routing, and the class of the error, not its text."""
     return {
-        "error_id": str(uuid.uuid4()),
+        "error_id": new_uuid4(),
         "model_id": model_id,
         "model_version": model_version,
         "routing": routing,

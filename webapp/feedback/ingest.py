@@ -22,8 +22,7 @@ from ..extensions import db
 from ..logpipe.batches import BatchFormat, decode
 from ..logpipe.ingest import IngestResult
 from ..logpipe.wire import FEEDBACK_FIELDS
-from ..schemas import Label
-from .schemas import UUID_PATTERN
+from ..schemas import UUID_PATTERN, Label
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints, model_validator
 
-from ..schemas import Label, RequestModel
+from ..schemas import UUID_PATTERN, Label, RequestModel
 
 MAX_RECORDS = 1000
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 
 class FeedbackRecord(RequestModel):

@@ -11,17 +11,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, TypeAdapter
 
+from ..schemas import NO_NUL_PATTERN, UUID_PATTERN
 from .batches import BatchFormat, decode
 from .wire import LOG_FIELDS, encode_log_batch
 
 # The fields of the first batch format; every field appended since (slot, shadow_of, config_version) is nullable.
 FIRST_FIELDS = 13
 
-# Postgres text cannot hold NUL, and COPY would fail the whole batch on one such row.
-_NO_NUL = r"^[^\x00]*$"
-_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
-Uuid = Annotated[str, StringConstraints(pattern=_UUID)]
+Uuid = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]
 Unit = Annotated[float, Field(ge=0, le=1)]
 
 # One row of a batch, in LOG_FIELDS order. Empty strings are refused where NULL is allowed, so
@@ -29,9 +27,9 @@ Unit = Annotated[float, Field(ge=0, le=1)]
 LogRow = tuple[
     Uuid,  # prediction_id
     Uuid,  # model_id
-    Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_NO_NUL)],  # model_version
-    Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=_NO_NUL)] | None,  # user_id
-    Annotated[str, StringConstraints(min_length=1, max_length=5000, pattern=_NO_NUL)],  # text
+    Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_NUL_PATTERN)],  # model_version
+    Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=NO_NUL_PATTERN)] | None,  # user_id
+    Annotated[str, StringConstraints(min_length=1, max_length=5000, pattern=NO_NUL_PATTERN)],  # text
     Literal["positive", "negative", "neutral"],  # prediction
     Unit,  # confidence
     Annotated[float, Field(ge=-1, le=1)],  # polarity
