@@ -199,3 +199,40 @@ def test_the_buffer_reports_the_longest_a_record_waited_to_be_shipped(tmp_path):
         assert 250 <= buffer.status()["longest_wait_ms"] < 2000  # one flush interval, not the batch size
     finally:
         buffer.close()
+
+
+def test_records_that_arrive_while_a_batch_is_published_wait_for_the_next_cycle(tmp_path):
+    broker = Broker()
+
+    def publish_while_requests_arrive(batch: list[dict]) -> None:
+        broker.publish(batch)
+        if len(broker.batches) == 1:  # three requests answered during the confirm wait
+            for record in records(3):
+                buffer.append(record)
+
+    buffer = LogBuffer(Shipper(publish_while_requests_arrive, Spool(tmp_path, 10_000)), tmp_path, 60, 1000)
+    try:
+        for record in records(500):
+            buffer.append(record)
+        buffer.flush()
+        assert [len(batch) for batch in broker.batches] == [500]  # not [500, 3]: a batch per confirm
+        assert buffer.status()["buffered"] == 3
+        buffer.flush()
+        assert [len(batch) for batch in broker.batches] == [500, 3]
+    finally:
+        buffer.close()
+
+
+def test_a_full_batch_leaves_without_waiting_for_the_cycle(tmp_path):
+    broker = Broker()
+    buffer = LogBuffer(Shipper(broker.publish, Spool(tmp_path, 10_000)), tmp_path, 60, 100)
+    try:
+        for record in records(250):
+            buffer.append(record)
+        deadline = time.monotonic() + 3
+        while sum(len(batch) for batch in broker.batches) < 200 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert [len(batch) for batch in broker.batches][:2] == [100, 100]
+    finally:
+        buffer.close()
+    assert sum(len(batch) for batch in broker.batches) == 250  # close ships the rest

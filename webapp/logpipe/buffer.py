@@ -112,12 +112,20 @@ class LogBuffer:
             waited = time.monotonic() - self._first_waiting_since
             self.longest_wait_seconds = max(self.longest_wait_seconds, waited)
         self._first_waiting_since = None
-        while self._records:
+        cycle_started = time.monotonic()
+        # Only what waited when the cycle began, and any full batch since: records arriving while
+        # a publish waits for its confirm would otherwise leave at once, a few at a time, and a
+        # batch's fixed costs (a broker message, a task, a transaction) would fall on a handful of rows.
+        due = len(self._records)
+        while due > 0 or len(self._records) >= self._batch_size:
             batch = []
             while self._records and len(batch) < self._batch_size:
                 batch.append(self._records.popleft())
+            due -= len(batch)
             try:
                 self._shipper.ship(batch)
             except Exception:
                 self._records.extendleft(reversed(batch))  # keep them for the next cycle
                 raise
+        if self._records:
+            self._first_waiting_since = cycle_started  # the oldest left arrived since: never understated
