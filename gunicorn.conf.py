@@ -1,6 +1,7 @@
 """Gunicorn settings, read automatically by `gunicorn wsgi:app` from the project root."""
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -65,7 +66,11 @@ def child_exit(server, worker):
 
 
 def worker_exit(server, worker):
-    """Ship the worker's buffered prediction logs before it goes (SIGTERM, max_requests, reload)."""
+    """Ship the worker's buffered prediction logs, and write its pending metric updates, before it
+    goes (SIGTERM, max_requests, reload)."""
+    pending = sys.modules.get("webapp.metrics.pending")
+    if pending is not None:
+        pending.PENDING.flush()
     app = getattr(worker, "wsgi", None)
     log_buffer = getattr(app, "extensions", {}).get("log_buffer")
     if log_buffer is not None:

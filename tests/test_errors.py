@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import uuid
 
 import pytest
@@ -148,3 +150,17 @@ def test_unreachable_database_gives_503_on_registry_writes_and_health(redis_url,
         assert health["details"]["down"] == ["database"]
     finally:
         shutdown(app)
+
+
+@pytest.mark.parametrize(("text_size", "status"), [(100, 200), (65 * 1024, 413)])
+def test_a_chunked_body_without_content_length_is_bounded_too(serving, text_size, status):
+    body = json.dumps({"text": "a" * text_size}).encode()
+    answer = serving.post(
+        "/predict",
+        input_stream=io.BytesIO(body),
+        content_type="application/json",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},  # how gunicorn passes a chunked body
+    )
+    assert answer.status_code == status
+    assert answer.request.content_length is None

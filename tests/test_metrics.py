@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -20,6 +21,7 @@ from tests.apps import make_settings, shutdown
 from tests.http_client import call
 from tests.support import CeleryWorker, GunicornServer, free_port, new_vhost, wait_for
 from webapp import create_app
+from webapp.metrics.pending import PendingUpdates
 
 
 def samples(text: str) -> list[tuple[str, dict[str, str], float]]:
@@ -60,6 +62,27 @@ def test_requests_are_timed_by_route_template_method_and_status(client):
     after = scrape(client)
     labels = {"endpoint": "/models/<uuid:model_id>", "method": "GET", "status": "404"}
     assert grew(before, after, "router_http_request_duration_seconds_count", **labels) == 1
+
+
+def test_pending_updates_write_exactly_what_direct_updates_would():
+    direct, deferred = CollectorRegistry(), CollectorRegistry()
+    buckets = (0.001, 0.01, 0.1)
+    counter = {r: Counter("hits", "h", ["kind"], registry=r) for r in (direct, deferred)}
+    histogram = {r: Histogram("seconds", "s", ["kind"], buckets=buckets, registry=r) for r in (direct, deferred)}
+    values = [0.0005, 0.001, 0.0011, 0.01, 0.05, 0.1, 0.2, 7.0]  # on, between and beyond the bounds
+    pending = PendingUpdates(flush_seconds=3600)
+    for value in values:
+        counter[direct].labels("a").inc(2)
+        histogram[direct].labels("a").observe(value)
+        pending.inc(counter[deferred].labels("a"), 2)
+        pending.observe(histogram[deferred].labels("a"), value)
+    assert total(generate_latest(deferred).decode(), "hits_total") == 0  # not written yet
+    pending.flush()
+    written = [s for s in samples(generate_latest(deferred).decode()) if not s[0].endswith("_created")]
+    assert written == [s for s in samples(generate_latest(direct).decode()) if not s[0].endswith("_created")]
+    assert total(generate_latest(deferred).decode(), "seconds_bucket", le="0.01") == 4
+    pending.flush()  # nothing twice
+    assert total(generate_latest(deferred).decode(), "hits_total") == 16
 
 
 def test_the_routing_config_version_is_the_one_this_process_serves(app, client):
@@ -119,6 +142,8 @@ def test_gunicorn_workers_are_counted_once_each_and_a_killed_workers_counts_are_
         while sent < 2000 and len(predictions_by_pid(directory)) < 2:  # the kernel may favour one worker
             send_predictions(server.url, 50)
             sent += 50
+        # Each worker writes its updates once a second (webapp/metrics/pending.py).
+        wait_for(lambda: sum(predictions_by_pid(directory).values()) == sent, timeout=5, what="the metric files")
         by_pid = predictions_by_pid(directory)
         assert len(by_pid) == 2 and sum(by_pid.values()) == sent, by_pid
         assert total(scrape_url(server.url), "router_predictions_total") == sent
@@ -127,9 +152,14 @@ def test_gunicorn_workers_are_counted_once_each_and_a_killed_workers_counts_are_
         os.kill(victim, signal.SIGKILL)
         wait_for(lambda: len(worker_pids(server) - {victim}) == 2, timeout=30, what="a replacement worker")
         send_predictions(server.url, 50)
-        text = scrape_url(server.url)
-        assert total(text, "router_predictions_total") == sent + 50, server.tail(40)
-        assert total(text, "router_http_request_duration_seconds_count", endpoint="/predict") == sent + 50
+        wait_for(lambda: sum(predictions_by_pid(directory).values()) == sent + 50, timeout=5, what="the new counts")
+        assert total(scrape_url(server.url), "router_predictions_total") == sent + 50, server.tail(40)
+        wait_for(
+            lambda: total(scrape_url(server.url), "router_http_request_duration_seconds_count", endpoint="/predict")
+            == sent + 50,
+            timeout=5,
+            what="every request timed",
+        )
     finally:
         server.stop()
 

@@ -34,8 +34,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_extensions(app, settings)
     register_blueprints(app)
     register_error_handlers(app)
-    register_request_ids(app)
-    register_metrics(app)
+    register_request_hooks(app, settings.log_requests)
     register_commands(app)
     _announce(settings)
     app.extensions["keys"].announce()
@@ -102,20 +101,10 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
 
 
-def register_request_ids(app: Flask) -> None:
-    from .audit.trail import register_request_ids as assign_and_echo
+def register_request_hooks(app: Flask, log_requests: bool) -> None:
+    from .request_hooks import register_request_hooks as before_and_after
 
-    assign_and_echo(app)
-
-
-def register_metrics(app: Flask) -> None:
-    """Time every request for /metrics and, with LOG_REQUESTS, write the access log."""
-    from .logs import register_access_log
-    from .metrics import register_request_timing
-
-    register_request_timing(app)
-    if app.extensions["settings"].log_requests:
-        register_access_log(app)
+    before_and_after(app, log_requests)
 
 
 def register_commands(app: Flask) -> None:

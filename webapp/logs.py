@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 from typing import IO
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import g, has_request_context
 from pythonjsonlogger.json import JsonFormatter
 
 from .config import Settings
@@ -57,28 +56,12 @@ def configure_logging(settings: Settings) -> None:
         root.setLevel(logging.INFO)
 
 
-def register_access_log(app: Flask) -> None:
-    """With LOG_REQUESTS, log one line per answered request: id, method, route, status, duration."""
-
-    @app.before_request
-    def _start_clock() -> None:
-        g.access_started = time.perf_counter()
-
-    @app.after_request
-    def _log_request(response: Response) -> Response:
-        started = g.get("access_started")
-        if started is not None:
-            route = request.url_rule.rule if request.url_rule is not None else None
-            access_log.info(
-                "%s %s %s",
-                request.method,
-                route or "(no route)",
-                response.status_code,
-                extra={
-                    "method": request.method,
-                    "route": route,
-                    "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                },
-            )
-        return response
+def log_access(method: str, route: str | None, status: int, seconds: float) -> None:
+    """With LOG_REQUESTS, one line per answered request: id (from the context), method, route, status, duration."""
+    access_log.info(
+        "%s %s %s",
+        method,
+        route or "(no route)",
+        status,
+        extra={"method": method, "route": route, "status": status, "duration_ms": round(seconds * 1000, 3)},
+    )

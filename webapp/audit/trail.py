@@ -13,7 +13,7 @@ import re
 import uuid
 from typing import Any
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import Request, g, has_request_context, request
 
 from ..auth import presented_key
 from ..extensions import db
@@ -24,18 +24,10 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
-def register_request_ids(app: Flask) -> None:
-    """Give every request an id (the client's if valid) and echo it on every answer."""
-
-    @app.before_request
-    def _assign_request_id() -> None:
-        offered = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = offered if _SANE_REQUEST_ID.match(offered) else new_uuid4()
-
-    @app.after_request
-    def _echo_request_id(response: Response) -> Response:
-        response.headers[REQUEST_ID_HEADER] = g.get("request_id") or new_uuid4()
-        return response
+def request_id_of(request: Request) -> str:
+    """The client's X-Request-ID when it is a sane token, else a new one."""
+    offered = request.headers.get(REQUEST_ID_HEADER, "")
+    return offered if _SANE_REQUEST_ID.match(offered) else new_uuid4()
 
 
 def current_actor() -> str:

@@ -3,7 +3,8 @@
 Under gunicorn, PROMETHEUS_MULTIPROC_DIR is set before the app is imported (gunicorn.conf.py), so
 prometheus_client keeps each value in an mmap'd file per process and /metrics sums the files of
 live and dead workers alike. The worker process exports its own on METRICS_PORT (webapp/metrics/
-worker.py). Label children are bound once and kept, so the hot path is a dict lookup and an add.
+worker.py). Label children are bound once and kept, and the web's per-request updates wait in
+process memory for a once-a-second write (`pending.py`), so the hot path is a dict lookup and an add.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
+
+from .pending import PENDING
 
 # Inference takes 0.1 to 5 ms; the buckets are fine there and coarse beyond.
 INFERENCE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
@@ -59,11 +62,11 @@ def count_prediction(model: str, version: str, routing: str, label: str, inferen
     child = _prediction_children.get(key)
     if child is None:
         child = _prediction_children[key] = PREDICTIONS.labels(*key)
-    child.inc()
+    PENDING.inc(child)
     timer = _inference_children.get(key[:2])
     if timer is None:
         timer = _inference_children[key[:2]] = INFERENCE_SECONDS.labels(model, version)
-    timer.observe(inference_seconds)
+    PENDING.observe(timer, inference_seconds)
 
 
 def observe_request(endpoint: str, method: str, status: int, seconds: float) -> None:
@@ -72,12 +75,12 @@ def observe_request(endpoint: str, method: str, status: int, seconds: float) -> 
     child = _http_children.get(key)
     if child is None:
         child = _http_children[key] = HTTP_SECONDS.labels(endpoint, method, str(status))
-    child.observe(seconds)
+    PENDING.observe(child, seconds)
 
 
 def count_log_records(state: str, amount: int) -> None:
     """Log records that reached `state` (buffered, published, spooled, dropped, respooled_published)."""
-    _log_children[state].inc(amount)
+    PENDING.inc(_log_children[state], amount)
 
 
 def observe_config_version(version: int) -> None:
