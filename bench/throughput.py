@@ -134,8 +134,10 @@ def print_report(summary: dict, ratios: dict, pipeline_result: dict | None, inge
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=20, help="measured seconds per turn")
-    parser.add_argument("--rounds", type=int, default=2, help="turns per server, interleaved")
+    # Many short interleaved turns, medians taken: this 2-core VM's speed drifts by a third within
+    # minutes (steal time), and two long turns per server let one slow minute decide a ratio.
+    parser.add_argument("--seconds", type=int, default=10, help="measured seconds per turn")
+    parser.add_argument("--rounds", type=int, default=5, help="turns per server, interleaved")
     parser.add_argument("--pipeline-seconds", type=int, default=60)
     parser.add_argument("--ingest-records", type=int, default=200_000)
     parser.add_argument("--port", type=int, default=8390)

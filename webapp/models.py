@@ -145,7 +145,6 @@ class PredictionLog(db.Model):
 
     __tablename__ = "prediction_logs"
     __table_args__ = (
-        Index("ix_prediction_logs_model_id_created_at", "model_id", "created_at"),
         Index("ix_prediction_logs_prediction_id", "prediction_id"),
         Index(
             "ix_prediction_logs_shadow_of",
