@@ -155,8 +155,10 @@ def test_gunicorn_workers_are_counted_once_each_and_a_killed_workers_counts_are_
         wait_for(lambda: sum(predictions_by_pid(directory).values()) == sent + 50, timeout=5, what="the new counts")
         assert total(scrape_url(server.url), "router_predictions_total") == sent + 50, server.tail(40)
         wait_for(
-            lambda: total(scrape_url(server.url), "router_http_request_duration_seconds_count", endpoint="/predict")
-            == sent + 50,
+            lambda: (
+                total(scrape_url(server.url), "router_http_request_duration_seconds_count", endpoint="/predict")
+                == sent + 50
+            ),
             timeout=5,
             what="every request timed",
         )
