@@ -102,9 +102,9 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask, log_requests: bool) -> None:
-    from .request_hooks import register_request_hooks as before_and_after
+    from .request_hooks import RequestIdAndTimer
 
-    before_and_after(app, log_requests)
+    app.wsgi_app = RequestIdAndTimer(app.wsgi_app, log_requests)  # type: ignore[method-assign]
 
 
 def register_commands(app: Flask) -> None:

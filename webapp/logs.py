@@ -11,7 +11,7 @@ import logging
 import sys
 from typing import IO
 
-from flask import g, has_request_context
+from flask import has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 
 from .config import Settings
@@ -20,13 +20,18 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 JSON_FIELDS = ["asctime", "levelname", "name", "message"]
 JSON_NAMES = {"asctime": "timestamp", "levelname": "level", "name": "logger"}
 access_log = logging.getLogger("webapp.access")
+# Where a request's id waits in its WSGI environ (webapp/request_hooks.py puts it there).
+REQUEST_ID_ENVIRON_KEY = "router.request_id"
 
 
 class RequestIdFilter(logging.Filter):
     """Stamp each record with the current request's id (None outside a request)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = g.get("request_id") if has_request_context() else None
+        if has_request_context():
+            record.request_id = request.environ.get(REQUEST_ID_ENVIRON_KEY)
+        elif not hasattr(record, "request_id"):  # the access log passes it: its line follows the request
+            record.request_id = None
         return True
 
 
@@ -56,12 +61,18 @@ def configure_logging(settings: Settings) -> None:
         root.setLevel(logging.INFO)
 
 
-def log_access(method: str, route: str | None, status: int, seconds: float) -> None:
-    """With LOG_REQUESTS, one line per answered request: id (from the context), method, route, status, duration."""
+def log_access(method: str, route: str | None, status: int, seconds: float, request_id: str) -> None:
+    """With LOG_REQUESTS, one line per answered request: id, method, route, status, duration."""
     access_log.info(
         "%s %s %s",
         method,
         route or "(no route)",
         status,
-        extra={"method": method, "route": route, "status": status, "duration_ms": round(seconds * 1000, 3)},
+        extra={
+            "request_id": request_id,
+            "method": method,
+            "route": route,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 3),
+        },
     )

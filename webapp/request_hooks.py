@@ -1,38 +1,51 @@
-"""What happens around every request, in one hook before and one after: its id and its timing.
+"""What happens around every request: its id, its timing and, with LOG_REQUESTS, its access-log line.
 
-One pair instead of one per concern, because each hook costs every request Flask's dispatch and
-an async check, and /predict is the hot path.
+A WSGI middleware around the Flask app rather than Flask's before/after hooks: each hook costs
+every request Flask's dispatch and an async check, and /predict is the hot path. It also times
+the whole request, Flask's own context work included.
 """
 
 from __future__ import annotations
 
 import time
-
-from flask import Flask, Response, g, request
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .audit.trail import REQUEST_ID_HEADER, request_id_of
-from .ids import new_uuid4
-from .logs import log_access
+from .logs import REQUEST_ID_ENVIRON_KEY, log_access
 from .metrics.instruments import observe_request
 
+WsgiApp = Callable[[dict[str, Any], Callable], Iterable[bytes]]
 
-def register_request_hooks(app: Flask, log_requests: bool) -> None:
-    """Give every request an id (the client's if valid) and echo it; time it into
-    router_http_request_duration_seconds by route template; with LOG_REQUESTS, log it."""
 
-    @app.before_request
-    def _begin_request() -> None:
-        g.request_started = time.perf_counter()
-        g.request_id = request_id_of(request)
+class RequestIdAndTimer:
+    """Give every request an id (the client's X-Request-ID if sane) that its answer echoes; time it
+    into router_http_request_duration_seconds by route template; with `log_requests`, log it."""
 
-    @app.after_request
-    def _end_request(response: Response) -> Response:
-        response.headers[REQUEST_ID_HEADER] = g.get("request_id") or new_uuid4()
-        started = g.get("request_started")
-        if started is not None:
-            seconds = time.perf_counter() - started
-            route = request.url_rule.rule if request.url_rule is not None else None
-            observe_request(route or "unmatched", request.method, response.status_code, seconds)
-            if log_requests:
-                log_access(request.method, route, response.status_code, seconds)
-        return response
+    def __init__(self, wsgi_app: WsgiApp, log_requests: bool) -> None:
+        self.wsgi_app = wsgi_app
+        self.log_requests = log_requests
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        started = time.perf_counter()
+        request_id = environ[REQUEST_ID_ENVIRON_KEY] = request_id_of(environ.get("HTTP_X_REQUEST_ID", ""))
+        answered: list[tuple[str, str | None]] = []
+
+        def start_with_id(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable:
+            # Flask's request is still in the environ here (it removes it once the body is returned).
+            rule = getattr(environ.get("werkzeug.request"), "url_rule", None)
+            answered.append((status, rule.rule if rule is not None else None))
+            headers.append((REQUEST_ID_HEADER, request_id))
+            return start_response(status, headers, exc_info)
+
+        body = self.wsgi_app(environ, start_with_id)
+        if answered:  # werkzeug starts the response before it returns the body
+            status, route = answered[-1]
+            self._observe(environ["REQUEST_METHOD"], route, int(status.split(" ", 1)[0]), started, request_id)
+        return body
+
+    def _observe(self, method: str, route: str | None, status: int, started: float, request_id: str) -> None:
+        seconds = time.perf_counter() - started
+        observe_request(route or "unmatched", method, status, seconds)
+        if self.log_requests:
+            log_access(method, route, status, seconds, request_id)

@@ -13,20 +13,20 @@ import re
 import uuid
 from typing import Any
 
-from flask import Request, g, has_request_context, request
+from flask import has_request_context, request
 
 from ..auth import presented_key
 from ..extensions import db
 from ..ids import new_uuid4
+from ..logs import REQUEST_ID_ENVIRON_KEY
 from ..models import AuditLog, utcnow
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
-def request_id_of(request: Request) -> str:
+def request_id_of(offered: str) -> str:
     """The client's X-Request-ID when it is a sane token, else a new one."""
-    offered = request.headers.get(REQUEST_ID_HEADER, "")
     return offered if _SANE_REQUEST_ID.match(offered) else new_uuid4()
 
 
@@ -45,8 +45,8 @@ def current_actor() -> str:
 
 def current_request_id() -> str:
     """This request's id; outside a request, a fresh one per change."""
-    if has_request_context() and g.get("request_id"):
-        return g.request_id
+    if has_request_context() and request.environ.get(REQUEST_ID_ENVIRON_KEY):
+        return request.environ[REQUEST_ID_ENVIRON_KEY]
     return str(uuid.uuid4())
 
 
