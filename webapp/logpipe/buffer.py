@@ -50,7 +50,9 @@ class LogBuffer:
         self._first_waiting_since: float | None = None  # when the oldest unshipped record arrived
         self.longest_wait_seconds = 0.0
         self._owner_pid: int | None = None
-        self.observe = observe  # told of each record appended (the Prometheus counter)
+        self.observe = observe  # told how many records were appended, once per cycle (the Prometheus counter)
+        self._appended = 0  # records appended in this process; told to `observe` up to `_appended_told`
+        self._appended_told = 0
 
     def append(self, record: dict[str, Any]) -> None:
         if self._owner_pid != os.getpid():
@@ -58,14 +60,14 @@ class LogBuffer:
         if not self._records:
             self._first_waiting_since = time.monotonic()
         self._records.append(record)
-        if self.observe is not None:
-            self.observe("buffered", 1)
+        self._appended += 1
         if len(self._records) >= self._batch_size:
             self._wake.set()
 
     def flush(self) -> None:
         """Ship everything buffered now, on the calling thread."""
         with self._ship_lock:
+            self._tell_appended()
             self._ship_buffered()
             self._shipper.save_counters(self._counters_dir, force=True)
 
@@ -89,6 +91,7 @@ class LogBuffer:
             if self._owner_pid == os.getpid():
                 return
             self._records.clear()  # a forked child must not re-ship its parent's records
+            self._appended = self._appended_told = 0
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
             self._thread.start()
@@ -101,11 +104,18 @@ class LogBuffer:
             self._wake.clear()
             try:
                 with self._ship_lock:
+                    self._tell_appended()
                     self._ship_buffered()
                     self._shipper.retry_spooled()
                     self._shipper.save_counters(self._counters_dir)
             except Exception:  # the thread must outlive any one bad cycle; records stay queued
                 log.exception("log shipping cycle failed")
+
+    def _tell_appended(self) -> None:
+        appended = self._appended
+        if self.observe is not None and appended > self._appended_told:
+            self.observe("buffered", appended - self._appended_told)
+        self._appended_told = appended
 
     def _ship_buffered(self) -> None:
         if self._first_waiting_since is not None and self._records:
