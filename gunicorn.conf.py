@@ -66,12 +66,12 @@ def child_exit(server, worker):
 
 
 def worker_exit(server, worker):
-    """Ship the worker's buffered prediction logs, and write its pending metric updates, before it
-    goes (SIGTERM, max_requests, reload)."""
-    pending = sys.modules.get("webapp.metrics.pending")
-    if pending is not None:
-        pending.PENDING.flush()
+    """Ship the worker's buffered prediction logs, then write its pending metric updates (the
+    shipping counts included), before it goes (SIGTERM, max_requests, reload)."""
     app = getattr(worker, "wsgi", None)
     log_buffer = getattr(app, "extensions", {}).get("log_buffer")
     if log_buffer is not None:
         log_buffer.close()
+    pending = sys.modules.get("webapp.metrics.pending")
+    if pending is not None:
+        pending.PENDING.flush()
