@@ -38,6 +38,18 @@ TARGETS = {
 PIPELINE_KINDS = ("worker", "postgres", "rabbitmq")
 
 
+def _rate(run: dict) -> float:
+    return run["requests_per_second"]
+
+
+def _p99(run: dict) -> float:
+    return run["p99_ms"]
+
+
+def _web_cpu(run: dict) -> float:
+    return run["cpu_us_per_request"]["web"]
+
+
 def server_groups(database_url: str, port: int, logs: Path) -> dict[str, ProcessGroup]:
     web_env = {"BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2"}
     services = {
@@ -93,13 +105,14 @@ def summarize(runs: list[dict]) -> dict[str, dict[str, float]]:
     return summary
 
 
-def compare(summary: dict) -> dict[str, float]:
-    """The targets' figures, from one run's side-by-side medians."""
-    floor, project, peer = summary["floor"], summary["project"], summary["peer"]
+def compare(summary: dict, runs: list[dict]) -> dict[str, float]:
+    """The targets' figures. A ratio is the median of each round's ratio: a round's floor and
+    project turns run back to back, so a drift of the machine's speed over minutes cancels out."""
+    project, peer = summary["project"], summary["peer"]
     return {
-        "project/floor req/s": round(project["requests_per_second"] / floor["requests_per_second"], 3),
-        "project/floor p99": round(project["p99_ms"] / floor["p99_ms"], 3),
-        "project/floor web CPU": round(project["cpu_us_per_request"]["web"] / floor["cpu_us_per_request"]["web"], 3),
+        "project/floor req/s": round(_median_ratio(runs, _rate), 3),
+        "project/floor p99": round(_median_ratio(runs, _p99), 3),
+        "project/floor web CPU": round(_median_ratio(runs, _web_cpu), 3),
         # Every project request is logged, so per request is per logged prediction.
         "pipeline CPU µs per logged prediction": round(
             sum(project["cpu_us_per_request"][kind] for kind in PIPELINE_KINDS), 1
@@ -108,7 +121,20 @@ def compare(summary: dict) -> dict[str, float]:
     }
 
 
-def print_report(summary: dict, ratios: dict, pipeline_result: dict | None, ingest_result: dict | None) -> None:
+def round_ratios(runs: list[dict], value) -> list[float]:
+    """project / floor of `value`, one per round."""
+    turn = {(run["server"], run["round"]): run for run in runs}
+    rounds = sorted({run["round"] for run in runs})
+    return [value(turn["project", n]) / value(turn["floor", n]) for n in rounds]
+
+
+def _median_ratio(runs: list[dict], value) -> float:
+    return statistics.median(round_ratios(runs, value))
+
+
+def print_report(
+    summary: dict, runs: list[dict], ratios: dict, pipeline_result: dict | None, ingest_result: dict | None
+) -> None:
     print(f"\n{'server':<9}{'req/s (median)':>16}{'p50 ms':>9}{'p99 ms':>9}   runs")
     for server, row in summary.items():
         rate, p50, p99 = row["requests_per_second"], row["p50_ms"], row["p99_ms"]
@@ -126,6 +152,9 @@ def print_report(summary: dict, ratios: dict, pipeline_result: dict | None, inge
         sign, limit = TARGETS[name]
         met = value >= limit if sign == ">=" else value <= limit
         print(f"{name:<40}{value:>8.3f}   (target {sign} {limit})  {'ok' if met else 'MISSED'}")
+    for name, value in (("req/s", _rate), ("p99", _p99), ("web CPU", _web_cpu)):
+        spread = ", ".join(f"{ratio:.2f}" for ratio in round_ratios(runs, value))
+        print(f"  project/floor {name} by round: {spread}")
     if pipeline_result:
         pipeline.print_report(pipeline_result)
     if ingest_result:
@@ -136,8 +165,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     # Many short interleaved turns, medians taken: this 2-core VM's speed drifts by a third within
     # minutes (steal time), and two long turns per server let one slow minute decide a ratio.
-    parser.add_argument("--seconds", type=int, default=10, help="measured seconds per turn")
-    parser.add_argument("--rounds", type=int, default=5, help="turns per server, interleaved")
+    parser.add_argument("--seconds", type=int, default=8, help="measured seconds per turn")
+    parser.add_argument("--rounds", type=int, default=7, help="turns per server, interleaved")
     parser.add_argument("--pipeline-seconds", type=int, default=60)
     parser.add_argument("--ingest-records", type=int, default=200_000)
     parser.add_argument("--port", type=int, default=8390)
@@ -159,10 +188,10 @@ def main() -> None:
             print(f"round {round_number} {server:<8} {result.requests_per_second:8.1f} req/s", flush=True)
 
     summary = summarize(runs)
-    ratios = compare(summary)
+    ratios = compare(summary, runs)
     pipeline_result = pipeline.check(groups["project"], url, collecting, args.pipeline_seconds, database_url, logs)
     ingest_result = ingest.measure(database_url, args.ingest_records, logs)
-    print_report(summary, ratios, pipeline_result, ingest_result)
+    print_report(summary, runs, ratios, pipeline_result, ingest_result)
 
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
