@@ -12,9 +12,11 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg2
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.dialects import postgresql
 
 from tests.records import log_record, refresh_settled
+from webapp.experiments.shadow_fold import FIRST_SHADOW_ROW
 from webapp.experiments.shadow_tables import ShadowComparison
 from webapp.extensions import db
 from webapp.feedback.ingest import write_feedback_batch
@@ -169,3 +171,15 @@ def test_a_rebuild_equals_the_incremental_totals(any_app):
         assert totals() == incremental
         assert incremental["pairs"] == 30
         assert db.session.scalar(select(ShadowComparison.labelled_pairs)) == 30
+
+
+def test_looking_for_a_shadow_row_walks_the_partial_index_even_before_statistics_exist(app):
+    """Without shadows the fold stops at once; that check must not scan a day of served rows."""
+    model = str(uuid.uuid4())
+    with app.app_context():
+        for _ in range(30):
+            write_prediction_logs([log_record(model) for _ in range(1000)])
+        statement = FIRST_SHADOW_ROW.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+        plan = "\n".join(db.session.execute(text(f"EXPLAIN {statement}")).scalars())
+        db.session.rollback()
+    assert "Seq Scan" not in plan and "shadow_of_idx" in plan, plan

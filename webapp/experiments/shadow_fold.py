@@ -21,7 +21,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter, defaultdict
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 
 from ..extensions import db
 from ..models import PredictionLog, utcnow
@@ -47,9 +47,21 @@ def fold_shadow_pairs(log_window: tuple[int, int], feedback_window: tuple[int, i
     return sum(delta["pairs"] for delta in deltas.values())
 
 
+# Ordered by the partial index's column, so the plan walks that index (empty without shadows)
+# whatever the statistics say. A bare EXISTS let a partition not yet analyzed look full of shadow
+# rows, and Postgres scanned all of it for the first: 145 ms per refresh at 470,000 rows, growing
+# with the day.
+FIRST_SHADOW_ROW = (
+    select(PredictionLog.shadow_of)
+    .where(PredictionLog.shadow_of.is_not(None))
+    .order_by(PredictionLog.shadow_of)
+    .limit(1)
+)
+
+
 def _any_shadow_rows() -> bool:
-    """Whether the log holds any shadow row (the partial shadow_of index holds only those: cheap)."""
-    return db.session.scalar(select(exists().where(PredictionLog.shadow_of.is_not(None)))) or False
+    """Whether the log holds any shadow row."""
+    return db.session.execute(FIRST_SHADOW_ROW).first() is not None
 
 
 def contribution(pair: Pair) -> Counter[str]:
