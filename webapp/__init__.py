@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_extensions(app, settings)
     register_blueprints(app)
     register_error_handlers(app)
-    register_request_hooks(app, settings.log_requests)
+    register_request_hooks(app, settings)
     register_commands(app)
     _announce(settings)
     app.extensions["keys"].announce()
@@ -101,10 +101,13 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
 
 
-def register_request_hooks(app: Flask, log_requests: bool) -> None:
+def register_request_hooks(app: Flask, settings: Settings) -> None:
+    from .predict.fastpath import PredictFastPath
     from .request_hooks import RequestIdAndTimer
 
-    app.wsgi_app = RequestIdAndTimer(app.wsgi_app, log_requests)  # type: ignore[method-assign]
+    wsgi_app = PredictFastPath(app, app.wsgi_app) if settings.predict_fast_path else app.wsgi_app
+    # Outermost: every request, the fast path's too, gets its id, its timing and its access-log line.
+    app.wsgi_app = RequestIdAndTimer(wsgi_app, settings.log_requests)  # type: ignore[method-assign]
 
 
 def register_commands(app: Flask) -> None:

@@ -43,8 +43,7 @@ class KeyRing:
 
     def check(self, scope: Scope, request: Request) -> None:
         """Raise 401 without a key, 403 with one that this scope does not accept."""
-        accepted = self._keys[scope]
-        if not accepted:
+        if not self._keys[scope]:
             return
         presented = _presented_key(request)
         if presented is None:
@@ -52,13 +51,23 @@ class KeyRing:
                 f"this endpoint needs an API key ({_ENV_NAMES[scope]}): "
                 "send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
             )
+        if not self.accepts(scope, presented):
+            raise Forbidden(f"this API key is not accepted here (scope: {scope})")
+
+    def admits(self, scope: Scope, environ: dict) -> bool:
+        """Whether this WSGI request may call `scope` (the /predict fast path; `check` says why not)."""
+        if not self._keys[scope]:
+            return True
+        presented = key_from_headers(environ.get("HTTP_AUTHORIZATION", ""), environ.get("HTTP_X_API_KEY", ""))
+        return presented is not None and self.accepts(scope, presented)
+
+    def accepts(self, scope: Scope, presented: str) -> bool:
         candidate = presented.encode()
         # Compare against every key, without stopping at a match, so timing says nothing.
         matched = False
-        for key in accepted:
+        for key in self._keys[scope]:
             matched |= hmac.compare_digest(candidate, key)
-        if not matched:
-            raise Forbidden(f"this API key is not accepted here (scope: {scope})")
+        return matched
 
     def announce(self) -> None:
         """One warning line at start for whatever is open."""
@@ -84,9 +93,12 @@ def presented_key(request: Request) -> str | None:
 
 
 def _presented_key(request: Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
+    return key_from_headers(request.headers.get("Authorization", ""), request.headers.get("X-API-Key", ""))
+
+
+def key_from_headers(authorization: str, api_key: str) -> str | None:
+    """The key from `Authorization: Bearer <key>`, else from `X-API-Key`, if either holds one."""
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    api_key = request.headers.get("X-API-Key", "").strip()
-    return api_key or None
+    return api_key.strip() or None

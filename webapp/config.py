@@ -84,6 +84,9 @@ class Settings(BaseModel):
     log_format: Literal["text", "json"] = Field("text", alias="LOG_FORMAT")
     # One access-log line per request (request id, route, status, duration): a write per request.
     log_requests: bool = Field(False, alias="LOG_REQUESTS")
+    # Answer well-formed /predict requests ahead of Flask's dispatch (webapp/predict/fastpath.py).
+    # Off: every request goes through Flask, as a comparison or to rule the fast path out.
+    predict_fast_path: bool = Field(True, alias="PREDICT_FAST_PATH")
 
     admin_api_keys: frozenset[str] = Field(frozenset(), alias="ADMIN_API_KEYS")
     predict_api_keys: frozenset[str] = Field(frozenset(), alias="PREDICT_API_KEYS")

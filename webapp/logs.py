@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import sys
+from contextvars import ContextVar
 from typing import IO
 
-from flask import has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 
 from .config import Settings
@@ -22,16 +22,17 @@ JSON_NAMES = {"asctime": "timestamp", "levelname": "level", "name": "logger"}
 access_log = logging.getLogger("webapp.access")
 # Where a request's id waits in its WSGI environ (webapp/request_hooks.py puts it there).
 REQUEST_ID_ENVIRON_KEY = "router.request_id"
+# The id of the request this thread is serving, for log lines made on either path to /predict's answer
+# (Flask's, or the fast path's, which has no request context). Set by webapp/request_hooks.py.
+CURRENT_REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 
 class RequestIdFilter(logging.Filter):
     """Stamp each record with the current request's id (None outside a request)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if has_request_context():
-            record.request_id = request.environ.get(REQUEST_ID_ENVIRON_KEY)
-        elif not hasattr(record, "request_id"):  # the access log passes it: its line follows the request
-            record.request_id = None
+        if not hasattr(record, "request_id"):  # the access log passes it: its line follows the request
+            record.request_id = CURRENT_REQUEST_ID.get()
         return True
 
 

@@ -12,10 +12,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .audit.trail import REQUEST_ID_HEADER, request_id_of
-from .logs import REQUEST_ID_ENVIRON_KEY, log_access
+from .logs import CURRENT_REQUEST_ID, REQUEST_ID_ENVIRON_KEY, log_access
 from .metrics.instruments import observe_request
 
 WsgiApp = Callable[[dict[str, Any], Callable], Iterable[bytes]]
+# The route template of a request answered before Flask's routing (webapp/predict/fastpath.py).
+ROUTE_ENVIRON_KEY = "router.route"
 
 
 class RequestIdAndTimer:
@@ -32,14 +34,20 @@ class RequestIdAndTimer:
         answered: list[tuple[str, str | None]] = []
 
         def start_with_id(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable:
-            # Flask's request is still in the environ here (it removes it once the body is returned).
-            rule = getattr(environ.get("werkzeug.request"), "url_rule", None)
-            answered.append((status, rule.rule if rule is not None else None))
+            route = environ.get(ROUTE_ENVIRON_KEY)
+            if route is None:  # Flask's request is still in the environ here (it goes once the body is returned)
+                rule = getattr(environ.get("werkzeug.request"), "url_rule", None)
+                route = rule.rule if rule is not None else None
+            answered.append((status, route))
             headers.append((REQUEST_ID_HEADER, request_id))
             return start_response(status, headers, exc_info)
 
-        body = self.wsgi_app(environ, start_with_id)
-        if answered:  # werkzeug starts the response before it returns the body
+        token = CURRENT_REQUEST_ID.set(request_id)
+        try:
+            body = self.wsgi_app(environ, start_with_id)
+        finally:
+            CURRENT_REQUEST_ID.reset(token)
+        if answered:  # both Flask and the fast path start the response before they return the body
             status, route = answered[-1]
             self._observe(environ["REQUEST_METHOD"], route, int(status.split(" ", 1)[0]), started, request_id)
         return body

@@ -5,20 +5,43 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Protocol
 
 from ..errors import PredictionFailed
 from ..failures.pipeline import failure_record
 from ..ids import new_uuid4
+from ..metrics.instruments import count_prediction
 from ..routing.allocation import Route, RoutingTable
 from ..schemas import PredictionOut, PredictRequest
+from . import shadow
 
 log = logging.getLogger(__name__)
 
 
 class LogSink(Protocol):
     def append(self, record: dict) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    result: PredictionOut
+    after_sent: Callable[[], None] | None  # the shadows' work, to run once the answer has been sent
+
+
+def answer(request: PredictRequest, table: RoutingTable, logs: LogSink, failures: LogSink) -> Answer:
+    """Everything /predict does before it writes its answer, whichever layer serves it (views, fastpath)."""
+    result = predict(request, table, logs, failures)
+    count_prediction(
+        result.model_name, result.model_version, result.routing, result.prediction, result.latency_ms / 1000
+    )
+    mirrors = shadow.pick(table, result)
+    if not mirrors:
+        return Answer(result, None)
+    return Answer(result, partial(shadow.run, mirrors, request.text, request.user_key, result, logs))
 
 
 def predict(request: PredictRequest, table: RoutingTable, logs: LogSink, failures: LogSink) -> PredictionOut:

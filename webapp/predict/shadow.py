@@ -11,11 +11,14 @@ import logging
 import random
 import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from ..ids import new_uuid4
 from ..routing.allocation import Arm, RoutingTable
 from ..schemas import PredictionOut
-from .service import LogSink
+
+if TYPE_CHECKING:  # service imports this module
+    from .service import LogSink
 
 log = logging.getLogger(__name__)
 

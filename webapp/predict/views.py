@@ -1,16 +1,18 @@
-"""POST /predict: validate, route, infer, buffer the log, answer."""
+"""POST /predict: validate, route, infer, buffer the log, answer.
+
+A well-formed /predict is answered by `fastpath` before it reaches Flask. This view answers the
+rest (bodies that fail validation, missing keys, unknown models), and every /predict when
+PREDICT_FAST_PATH is off. Both build the answer with `service.answer`.
+"""
 
 from __future__ import annotations
-
-from functools import partial
 
 from flask import current_app
 
 from ..contract import endpoint
 from ..http import json_response, parse_json
-from ..metrics.instruments import count_prediction
 from ..schemas import PredictionOut, PredictRequest
-from . import bp, service, shadow
+from . import bp, service
 
 
 @bp.post("/predict")
@@ -26,13 +28,9 @@ from . import bp, service, shadow
 def predict():
     request = parse_json(PredictRequest)
     extensions = current_app.extensions
-    table, logs = extensions["router"].table(), extensions["log_buffer"]
-    result = service.predict(request, table, logs, extensions["error_buffer"])
-    count_prediction(
-        result.model_name, result.model_version, result.routing, result.prediction, result.latency_ms / 1000
-    )
-    response = json_response(result)
-    mirrors = shadow.pick(table, result)
-    if mirrors:  # after the answer has been sent, never before
-        response.call_on_close(partial(shadow.run, mirrors, request.text, request.user_key, result, logs))
+    table = extensions["router"].table()
+    answer = service.answer(request, table, extensions["log_buffer"], extensions["error_buffer"])
+    response = json_response(answer.result)
+    if answer.after_sent is not None:  # after the answer has been sent, never before
+        response.call_on_close(answer.after_sent)
     return response
