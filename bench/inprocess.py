@@ -1,5 +1,7 @@
 """The request path alone, in one process: CPU µs per /predict, project against floor, interleaved.
 
+"via-flask" is the project with PREDICT_FAST_PATH off: every /predict through Flask's dispatch.
+
 No sockets, no gunicorn, no wrk: each app is called as a WSGI callable with the same bodies, in
 alternating blocks, so machine noise hits both alike. The request thread's CPU is the path itself;
 the rest of the process's CPU in the same blocks is the project's background threads (the log
@@ -74,24 +76,29 @@ def main() -> None:
     requests = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     os.environ.update(DATABASE_URL=bench_database_url(), REDIS_URL=BENCH_REDIS_URL, CELERY_BROKER_URL=BENCH_BROKER_URL)
     from bench.floor_app import app as floor
+    from webapp import create_app
+    from webapp.config import Settings
     from wsgi import app as project
 
+    apps = {"floor": floor, "project": project, "via-flask": create_app(Settings.from_env(PREDICT_FAST_PATH="false"))}
     environs = _environs(BLOCK)
-    for app in (floor, project):  # warm up
+    for app in apps.values():  # warm up
         _block(app, environs)
-    spent = {"floor": [0.0, 0.0], "project": [0.0, 0.0]}
+    spent = {name: [0.0, 0.0] for name in apps}
     for _ in range(requests // BLOCK):
-        for name, app in (("floor", floor), ("project", project)):
+        for name, app in apps.items():
             thread, process = _block(app, environs)
             spent[name][0] += thread
             spent[name][1] += process
-    project.extensions["log_buffer"].close()
+    for app in (project, apps["via-flask"]):
+        app.extensions["log_buffer"].close()
     done = (requests // BLOCK) * BLOCK
     print(f"{'CPU µs per request':<22}{'request thread':>16}{'other threads':>15}{'process':>10}")
     for name, (thread, process) in spent.items():
         other = process - thread
         print(f"{name:<22}{thread / done * 1e6:>16.1f}{other / done * 1e6:>15.1f}{process / done * 1e6:>10.1f}")
-    print(f"project/floor, whole process: {spent['project'][1] / spent['floor'][1]:.3f}")
+    for name in ("project", "via-flask"):
+        print(f"{name}/floor, whole process: {spent[name][1] / spent['floor'][1]:.3f}")
 
 
 if __name__ == "__main__":

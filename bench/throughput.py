@@ -4,6 +4,7 @@ Three servers take turns under the same load (wrk, 2 threads, 16 connections, hu
 user ids over 5,000 users), all under gunicorn with the same settings (2 sync workers):
   floor   - bench/floor_app.py: parse JSON, run textblob-basic, answer
   project - web + worker + beat on Postgres, RabbitMQ and Redis, two textblob-basic versions at 50/50
+  via-flask - the project with PREDICT_FAST_PATH off: every /predict through Flask's dispatch
   peer    - bench/peer_app.py: per request, read the active versions and insert the log row
 Both project versions run textblob-basic, the floor's model, so the ratio prices the routing and
 logging alone. Then a 60 s run checks that every answered prediction reaches Postgres, and
@@ -36,6 +37,7 @@ TARGETS = {
     "pipeline CPU µs per logged prediction": ("<=", 50.0),
 }
 PIPELINE_KINDS = ("worker", "postgres", "rabbitmq")
+SERVERS = ("floor", "project", "via-flask", "peer")
 
 
 def _rate(run: dict) -> float:
@@ -61,18 +63,20 @@ def server_groups(database_url: str, port: int, logs: Path) -> dict[str, Process
     gunicorn = ["gunicorn", "-c", "gunicorn.conf.py"]
     return {
         "floor": ProcessGroup("floor", {"web": [*gunicorn, "bench.floor_app:app"]}, web_env, logs),
-        "project": ProcessGroup(
-            "project",
-            {
-                "web": [*gunicorn, "wsgi:app"],
-                "worker": ["celery", "-A", "worker", "worker", "--loglevel=WARNING"],
-                "beat": ["celery", "-A", "worker", "beat", "--loglevel=WARNING"],
-            },
-            {**web_env, **services},
-            logs,
-        ),
+        "project": _project("project", {**web_env, **services}, logs),
+        # The same project with /predict through Flask's dispatch: what the fast path saves, side by side.
+        "via-flask": _project("via-flask", {**web_env, **services, "PREDICT_FAST_PATH": "false"}, logs),
         "peer": ProcessGroup("peer", {"web": [*gunicorn, "bench.peer_app:app"]}, {**web_env, **services}, logs),
     }
+
+
+def _project(name: str, env: dict[str, str], logs: Path) -> ProcessGroup:
+    commands = {
+        "web": ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+        "worker": ["celery", "-A", "worker", "worker", "--loglevel=WARNING"],
+        "beat": ["celery", "-A", "worker", "beat", "--loglevel=WARNING"],
+    }
+    return ProcessGroup(name, commands, env, logs)
 
 
 def measure_turn(group: ProcessGroup, url: str, script: Path, seconds: int) -> tuple[LoadResult, dict[str, float]]:
@@ -91,7 +95,7 @@ def measure_turn(group: ProcessGroup, url: str, script: Path, seconds: int) -> t
 
 def summarize(runs: list[dict]) -> dict[str, dict[str, float]]:
     summary = {}
-    for server in ("floor", "project", "peer"):
+    for server in SERVERS:
         mine = [run for run in runs if run["server"] == server]
         summary[server] = {
             "requests_per_second": round(statistics.median(r["requests_per_second"] for r in mine), 1),
@@ -118,32 +122,35 @@ def compare(summary: dict, runs: list[dict]) -> dict[str, float]:
             sum(project["cpu_us_per_request"][kind] for kind in PIPELINE_KINDS), 1
         ),
         "project/peer req/s": round(project["requests_per_second"] / peer["requests_per_second"], 3),
+        "via-flask/floor req/s": round(_median_ratio(runs, _rate, "via-flask"), 3),
+        "via-flask/floor p99": round(_median_ratio(runs, _p99, "via-flask"), 3),
+        "via-flask/floor web CPU": round(_median_ratio(runs, _web_cpu, "via-flask"), 3),
     }
 
 
-def round_ratios(runs: list[dict], value) -> list[float]:
-    """project / floor of `value`, one per round."""
+def round_ratios(runs: list[dict], value, server: str = "project") -> list[float]:
+    """`server` / floor of `value`, one per round."""
     turn = {(run["server"], run["round"]): run for run in runs}
     rounds = sorted({run["round"] for run in runs})
-    return [value(turn["project", n]) / value(turn["floor", n]) for n in rounds]
+    return [value(turn[server, n]) / value(turn["floor", n]) for n in rounds]
 
 
-def _median_ratio(runs: list[dict], value) -> float:
-    return statistics.median(round_ratios(runs, value))
+def _median_ratio(runs: list[dict], value, server: str = "project") -> float:
+    return statistics.median(round_ratios(runs, value, server))
 
 
 def print_report(
     summary: dict, runs: list[dict], ratios: dict, pipeline_result: dict | None, ingest_result: dict | None
 ) -> None:
-    print(f"\n{'server':<9}{'req/s (median)':>16}{'p50 ms':>9}{'p99 ms':>9}   runs")
+    print(f"\n{'server':<11}{'req/s (median)':>16}{'p50 ms':>9}{'p99 ms':>9}   runs")
     for server, row in summary.items():
         rate, p50, p99 = row["requests_per_second"], row["p50_ms"], row["p99_ms"]
-        print(f"{server:<9}{rate:>16.1f}{p50:>9.2f}{p99:>9.2f}   {row['runs']}")
-    print(f"\n{'CPU µs per request (median of turns)':<9}")
-    print(f"{'server':<9}" + "".join(f"{kind:>9}" for kind in KINDS) + f"{'total':>9}")
+        print(f"{server:<11}{rate:>16.1f}{p50:>9.2f}{p99:>9.2f}   {row['runs']}")
+    print("\nCPU µs per request (median of turns)")
+    print(f"{'server':<11}" + "".join(f"{kind:>9}" for kind in KINDS) + f"{'total':>9}")
     for server, row in summary.items():
         cpu = row["cpu_us_per_request"]
-        print(f"{server:<9}" + "".join(f"{cpu[kind]:>9.0f}" for kind in KINDS) + f"{sum(cpu.values()):>9.0f}")
+        print(f"{server:<11}" + "".join(f"{cpu[kind]:>9.0f}" for kind in KINDS) + f"{sum(cpu.values()):>9.0f}")
     print()
     for name, value in ratios.items():
         if name not in TARGETS:
@@ -155,6 +162,8 @@ def print_report(
     for name, value in (("req/s", _rate), ("p99", _p99), ("web CPU", _web_cpu)):
         spread = ", ".join(f"{ratio:.2f}" for ratio in round_ratios(runs, value))
         print(f"  project/floor {name} by round: {spread}")
+    flask_spread = ", ".join(f"{ratio:.2f}" for ratio in round_ratios(runs, _rate, "via-flask"))
+    print(f"  via-flask/floor req/s by round: {flask_spread}")
     if pipeline_result:
         pipeline.print_report(pipeline_result)
     if ingest_result:
@@ -182,7 +191,7 @@ def main() -> None:
 
     runs = []
     for round_number in range(1, args.rounds + 1):
-        for server in ("floor", "project", "peer"):
+        for server in SERVERS:
             result, cpu = measure_turn(groups[server], url, plain, args.seconds)
             runs.append({"server": server, "round": round_number, **result.as_dict(), "cpu_us_per_request": cpu})
             print(f"round {round_number} {server:<8} {result.requests_per_second:8.1f} req/s", flush=True)
