@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -17,6 +18,7 @@ from webapp.logpipe.buffer import LogBuffer
 from webapp.logpipe.publisher import BrokerUnavailable, CeleryPublisher
 from webapp.logpipe.shipper import Shipper
 from webapp.logpipe.spool import Spool, read_counters
+from webapp.logpipe.wire import encode_log_batch
 
 
 class Broker:
@@ -236,3 +238,27 @@ def test_a_full_batch_leaves_without_waiting_for_the_cycle(tmp_path):
     finally:
         buffer.close()
     assert sum(len(batch) for batch in broker.batches) == 250  # close ships the rest
+
+
+def test_encoding_a_batch_gives_the_gil_back_to_waiting_request_threads():
+    """The shipping thread encodes a batch while requests are served: no slice of it may keep the
+    request thread waiting for the GIL as long as the whole batch takes."""
+    batch = records(5000)
+    started = time.perf_counter()
+    encode_log_batch(batch)
+    alone = time.perf_counter() - started
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(10.0)  # the interpreter never takes the GIL from the encoder on its own
+    try:
+        encoder = threading.Thread(target=encode_log_batch, args=(batch,))
+        gaps, last = [], time.perf_counter()
+        encoder.start()
+        while encoder.is_alive():
+            time.sleep(0)  # hand the GIL over, and measure how long until it comes back
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+        encoder.join()
+    finally:
+        sys.setswitchinterval(previous)
+    assert max(gaps) < alone / 3, f"the request thread waited {max(gaps) * 1000:.1f} ms of {alone * 1000:.1f}"

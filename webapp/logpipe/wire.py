@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 import uuid
 from typing import Any
 
@@ -49,17 +50,29 @@ STORED_LOG_FIELDS = (*LOG_FIELDS, "latency_bucket")
 # Namespaces the digest of a batch's prediction ids into its batch id.
 _BATCH_NAMESPACE = uuid.UUID("6f0b8c1e-2f43-4a57-9d51-0c4f6b1f8a20")
 
+# Rows encoded between two releases of the GIL (see `encode_log_batch`).
+ROWS_PER_SLICE = 100
+
 # Feedback travels the same way: one batch of rows per task (`feedback.write_batch`).
 FEEDBACK_FIELDS = ("prediction_id", "label", "reward", "received_at")
 
 
 def encode_log_batch(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Prediction log records (dicts keyed by `LOG_FIELDS`) as one format-2 envelope."""
+    """Prediction log records (dicts keyed by `LOG_FIELDS`) as one format-2 envelope.
+
+    The web's shipping thread calls this. A 1,000-row batch takes about 5 ms, and a request thread
+    that wants the GIL meanwhile waits up to the 5 ms switch interval: about 1% of the time, in the
+    answers' p99. So it gives the GIL back every `ROWS_PER_SLICE` rows.
+    """
     text = io.StringIO()
-    # None becomes an empty unquoted field, which COPY reads as NULL.
-    csv.writer(text, lineterminator="\n").writerows(
-        [*(record.get(field) for field in LOG_FIELDS), latency_bucket(record["latency_ms"])] for record in records
-    )
+    writer = csv.writer(text, lineterminator="\n")
+    for start in range(0, len(records), ROWS_PER_SLICE):
+        # None becomes an empty unquoted field, which COPY reads as NULL.
+        writer.writerows(
+            [*(record.get(field) for field in LOG_FIELDS), latency_bucket(record["latency_ms"])]
+            for record in records[start : start + ROWS_PER_SLICE]
+        )
+        time.sleep(0)  # releases the GIL: a waiting request thread takes it now, not in 5 ms
     return {
         "format": LOG_BATCH_FORMAT,
         "batch_id": batch_id_of(record["prediction_id"] for record in records),
