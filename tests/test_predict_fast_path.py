@@ -14,6 +14,7 @@ from flask import Flask, request_started
 from tests.api import activate, register, two_versions
 from tests.apps import make_settings, reset_state, shutdown
 from webapp import create_app
+from webapp.predict import service
 
 PREDICT_KEY = "predict-key-9c1d"
 # Fields that differ between two answers to the same request whichever layer gives them.
@@ -174,3 +175,19 @@ def test_with_predict_keys_only_an_accepted_key_is_served_fast(postgres_url, red
         assert paths == ["dispatched", "dispatched"]
     finally:
         shutdown(keyed)
+
+
+def test_an_unexpected_failure_on_the_fast_path_is_the_same_json_500_as_flasks(app, client, monkeypatch, dispatched):
+    activate(client, register(client)["model_id"], 100)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a secret the client must not see")
+
+    monkeypatch.setattr(service, "count_prediction", broken)
+    dispatched.clear()
+    response = client.post("/predict", json={"text": "I love this!"})
+    assert response.status_code == 500 and dispatched == []
+    assert response.get_json() == {
+        "error": {"code": "internal_error", "message": "Internal server error.", "details": None}
+    }
+    assert "secret" not in response.get_data(as_text=True)

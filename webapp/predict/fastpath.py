@@ -68,7 +68,7 @@ class PredictFastPath:
         length = environ.get("CONTENT_LENGTH", "")
         return (
             mimetype == "application/json"
-            and length.isdigit()
+            and length.isdecimal()
             and "HTTP_TRANSFER_ENCODING" not in environ  # a length beside it is not the body's (werkzeug's rule)
             and int(length) <= self.limit
             and self.app.extensions["keys"].admits("predict", environ)
