@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from tests.apps import make_settings, shutdown
 from tests.records import log_record, refresh_settled, stored_totals
 from webapp import create_app
+from webapp.experiments.shadow_tables import ShadowPair
 from webapp.extensions import db
 from webapp.logpipe.ingest import write_prediction_logs
 from webapp.logpipe.partitions import list_partitions, maintain_partitions, partition_name
@@ -231,3 +232,34 @@ def test_retention_forgets_ledger_entries_of_batches_whose_rows_it_dropped(reque
         result = maintain_partitions(ahead_days=1, retention_days=30, today=date(2020, 2, 5))
         remaining = set(db.session.scalars(select(PredictionLogBatch.batch_id)))
     assert (result.forgotten_batches, remaining) == (1, {recent})
+
+
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+def test_retention_forgets_shadow_pairs_whose_shadow_rows_it_dropped(request, backend, tmp_path):
+    app = request.getfixturevalue("app_with_partitions") if backend == "postgres" else None
+    if app is None:
+        app = create_app(make_settings(tmp_path))
+        with app.app_context():
+            upgrade()
+    with app.app_context():
+        old, recent = uuid.uuid4(), uuid.uuid4()
+        for shadow_id, logged_at in (
+            (old, datetime(2020, 1, 4, 23, tzinfo=UTC)),
+            (recent, datetime(2020, 1, 6, tzinfo=UTC)),
+        ):
+            db.session.add(
+                ShadowPair(
+                    shadow_prediction_id=shadow_id,
+                    shadow_created_at=logged_at,
+                    shadow_model_id=uuid.uuid4(),
+                    served_model_id=uuid.uuid4(),
+                    shadow_label="positive",
+                    served_label="negative",
+                )
+            )
+        db.session.commit()
+        result = maintain_partitions(ahead_days=1, retention_days=30, today=date(2020, 2, 5))
+        remaining = set(db.session.scalars(select(ShadowPair.shadow_prediction_id)))
+        db.session.execute(text("DELETE FROM shadow_pairs"))
+        db.session.commit()
+    assert (result.forgotten_shadow_pairs, remaining) == (1, {recent})

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 
 from tests.records import log_record, refresh_settled
 from webapp.experiments.shadow_fold import FIRST_SHADOW_ROW
-from webapp.experiments.shadow_tables import ShadowComparison
+from webapp.experiments.shadow_tables import ShadowComparison, ShadowPair
 from webapp.extensions import db
 from webapp.feedback.ingest import write_feedback_batch
 from webapp.logpipe.ingest import write_prediction_logs
@@ -183,3 +183,16 @@ def test_looking_for_a_shadow_row_walks_the_partial_index_even_before_statistics
         plan = "\n".join(db.session.execute(text(f"EXPLAIN {statement}")).scalars())
         db.session.rollback()
     assert "Seq Scan" not in plan and "shadow_of_idx" in plan, plan
+
+
+def test_a_counted_pair_remembers_its_shadow_rows_log_time_for_retention(any_app):
+    served, shadow = mirrored_pair("positive", "negative")
+    shadow["created_at"] = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC).isoformat()
+    with any_app.app_context():
+        write_prediction_logs([served, shadow])
+        refresh_settled()
+        send_feedback(served["prediction_id"], "negative")
+        refresh_settled()  # the pair is updated, not re-inserted: its time stays
+        pair = db.session.get(ShadowPair, uuid.UUID(shadow["prediction_id"]))
+        assert pair.shadow_created_at == datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+        assert pair.true_label == "negative"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Integer, String, Uuid, column, insert, text, update
 
 from ..extensions import db
+from ..models import UTCDateTime
 from .shadow_tables import ShadowPair
 
 _POSTGRES_WINDOW = (
@@ -35,7 +36,8 @@ _CANDIDATES = """
 """
 # A log row stored twice (prediction_id is not unique once the log is partitioned) is one pair.
 _NOW_AND_COUNTED = """
-SELECT DISTINCT s.prediction_id AS shadow_id, s.model_id AS shadow_model_id, l.model_id AS served_model_id,
+SELECT DISTINCT s.prediction_id AS shadow_id, s.created_at AS shadow_created_at,
+       s.model_id AS shadow_model_id, l.model_id AS served_model_id,
        s.prediction AS shadow_label, l.prediction AS served_label, f.label AS true_label,
        p.shadow_model_id AS counted_shadow_model_id, p.served_model_id AS counted_served_model_id,
        p.shadow_label AS counted_shadow_label, p.served_label AS counted_served_label,
@@ -54,9 +56,10 @@ WITH changed AS (
           IS DISTINCT FROM (shadow_model_id, served_model_id, shadow_label, served_label, true_label)
 ),
 marked AS (
-    INSERT INTO shadow_pairs AS p (shadow_prediction_id, shadow_model_id, served_model_id, shadow_label,
-                                   served_label, true_label)
-    SELECT shadow_id, shadow_model_id, served_model_id, shadow_label, served_label, true_label FROM changed
+    INSERT INTO shadow_pairs AS p (shadow_prediction_id, shadow_created_at, shadow_model_id, served_model_id,
+                                   shadow_label, served_label, true_label)
+    SELECT shadow_id, shadow_created_at, shadow_model_id, served_model_id, shadow_label, served_label, true_label
+    FROM changed
     ON CONFLICT (shadow_prediction_id) DO UPDATE SET shadow_model_id = EXCLUDED.shadow_model_id,
         served_model_id = EXCLUDED.served_model_id, shadow_label = EXCLUDED.shadow_label,
         served_label = EXCLUDED.served_label, true_label = EXCLUDED.true_label
@@ -115,7 +118,9 @@ def _changes_sqlite(log_window: tuple[int, int], feedback_window: tuple[int, int
     # One writer at a time: row ids and feedback revisions grow in commit order.
     statement = _statement(_NOW_AND_COUNTED, _SQLITE_WINDOW, ("id", "revision"), (*log_window, *feedback_window))
     counted_columns = [column(f"counted_{c.name}", c.type) for c in _PAIR_COLUMNS]
-    statement = statement.columns(column("shadow_id", Uuid), *_PAIR_COLUMNS, *counted_columns)
+    statement = statement.columns(
+        column("shadow_id", Uuid), column("shadow_created_at", UTCDateTime), *_PAIR_COLUMNS, *counted_columns
+    )
     found, inserts, updates = [], [], []
     for row in db.session.execute(statement):
         now = Pair(*(getattr(row, name) for name in _PAIR_FIELDS))
@@ -124,7 +129,7 @@ def _changes_sqlite(log_window: tuple[int, int], feedback_window: tuple[int, int
             continue
         found.append(PairChange(now, +1))
         marks = inserts if before.shadow_model_id is None else updates
-        marks.append({"shadow_prediction_id": row.shadow_id, **vars(now)})
+        marks.append({"shadow_prediction_id": row.shadow_id, "shadow_created_at": row.shadow_created_at, **vars(now)})
         if before.shadow_model_id is not None:
             found.append(PairChange(before, -1))
     if inserts:

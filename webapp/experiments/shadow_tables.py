@@ -20,11 +20,14 @@ class ShadowPair(db.Model):
 
     Keyed on the shadow's prediction_id, so a log row stored twice still counts once. A row exists
     only once the served prediction's log is stored; `true_label` is its latest labelled feedback.
+    `shadow_created_at` is the shadow's log time: log retention forgets the pair with its day (the
+    totals keep it), since a pair whose shadow row is gone is never a refresh's candidate again.
     """
 
     __tablename__ = "shadow_pairs"
 
     shadow_prediction_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    shadow_created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     shadow_model_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     served_model_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     shadow_label: Mapped[str] = mapped_column(String(8))
