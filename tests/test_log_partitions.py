@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -32,10 +33,20 @@ MODEL_ID = str(uuid.uuid4())
 
 
 @pytest.fixture
-def app_with_partitions(app: Flask) -> Flask:
+def app_with_partitions(app: Flask) -> Iterator[Flask]:
     """The app; the partitions a test makes are dropped after it."""
+    yield from dropping_new_partitions(app)
+
+
+@pytest.fixture
+def retention_app(any_app: Flask) -> Iterator[Flask]:
+    """The app on Postgres (the partitions a test makes are dropped after it), or on SQLite."""
+    yield from dropping_new_partitions(any_app)
+
+
+def dropping_new_partitions(app: Flask) -> Iterator[Flask]:
     with app.app_context():
-        before = {partition.name for partition in list_partitions()}
+        before = {partition.name for partition in list_partitions()}  # none on SQLite
     yield app
     with app.app_context():
         for partition in list_partitions():
@@ -214,14 +225,8 @@ def test_cli_lists_partitions_and_maintains_them(app_with_partitions):
     assert partition_name(today) in table and "default" in table
 
 
-@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
-def test_retention_forgets_ledger_entries_of_batches_whose_rows_it_dropped(request, backend, tmp_path):
-    app = request.getfixturevalue("app_with_partitions") if backend == "postgres" else None
-    if app is None:
-        app = create_app(make_settings(tmp_path))
-        with app.app_context():
-            upgrade()
-    with app.app_context():
+def test_retention_forgets_ledger_entries_of_batches_whose_rows_it_dropped(retention_app):
+    with retention_app.app_context():
         old, recent = uuid.uuid4(), uuid.uuid4()
         for batch_id, stored_at in (
             (old, datetime(2020, 1, 1, tzinfo=UTC)),
@@ -234,14 +239,8 @@ def test_retention_forgets_ledger_entries_of_batches_whose_rows_it_dropped(reque
     assert (result.forgotten_batches, remaining) == (1, {recent})
 
 
-@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
-def test_retention_forgets_shadow_pairs_whose_shadow_rows_it_dropped(request, backend, tmp_path):
-    app = request.getfixturevalue("app_with_partitions") if backend == "postgres" else None
-    if app is None:
-        app = create_app(make_settings(tmp_path))
-        with app.app_context():
-            upgrade()
-    with app.app_context():
+def test_retention_forgets_shadow_pairs_whose_shadow_rows_it_dropped(retention_app):
+    with retention_app.app_context():
         old, recent = uuid.uuid4(), uuid.uuid4()
         for shadow_id, logged_at in (
             (old, datetime(2020, 1, 4, 23, tzinfo=UTC)),
