@@ -6,10 +6,11 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from flask import Flask, request_started
+from flask import Flask, request, request_started
 
 from tests.api import activate, register, two_versions
 from tests.apps import make_settings, reset_state, shutdown
@@ -46,19 +47,25 @@ def flask_only(app: Flask, postgres_url, redis_url, broker_url, tmp_path: Path) 
     shutdown(application)
 
 
-@pytest.fixture
-def dispatched(app: Flask) -> Iterator[list[str]]:
-    """The paths that went through Flask's request dispatch."""
+@contextmanager
+def dispatched_by(application: Flask) -> Iterator[list[str]]:
+    """The paths that went through `application`'s Flask request dispatch while the block ran."""
     paths: list[str] = []
 
     def record(sender: Flask, **extra: object) -> None:
-        from flask import request
-
         paths.append(request.path)
 
-    request_started.connect(record, app)
-    yield paths
-    request_started.disconnect(record, app)
+    request_started.connect(record, application)
+    try:
+        yield paths
+    finally:
+        request_started.disconnect(record, application)
+
+
+@pytest.fixture
+def dispatched(app: Flask) -> Iterator[list[str]]:
+    with dispatched_by(app) as paths:
+        yield paths
 
 
 def logged(application: Flask, monkeypatch: pytest.MonkeyPatch) -> RecordingSink:
@@ -165,14 +172,13 @@ def test_with_predict_keys_only_an_accepted_key_is_served_fast(postgres_url, red
         client = keyed.test_client()
         model = client.post("/models", json={"name": "sentiment", "version": "1.0.0"}, headers=admin).get_json()
         client.post(f"/models/{model['model_id']}/activate", json={"percent": 100}, headers=admin)
-        paths: list[str] = []
-        request_started.connect(lambda sender, **extra: paths.append("dispatched"), keyed, weak=False)
         body = {"text": "I love this!"}
-        assert client.post("/predict", json=body, headers={"Authorization": f"Bearer {PREDICT_KEY}"}).status_code == 200
-        assert paths == []
-        assert client.post("/predict", json=body).status_code == 401
-        assert client.post("/predict", json=body, headers={"X-API-Key": "wrong"}).status_code == 403
-        assert paths == ["dispatched", "dispatched"]
+        with dispatched_by(keyed) as paths:
+            served = client.post("/predict", json=body, headers={"Authorization": f"Bearer {PREDICT_KEY}"})
+            assert served.status_code == 200 and paths == []
+            assert client.post("/predict", json=body).status_code == 401
+            assert client.post("/predict", json=body, headers={"X-API-Key": "wrong"}).status_code == 403
+        assert paths == ["/predict", "/predict"]
     finally:
         shutdown(keyed)
 

@@ -45,7 +45,7 @@ class KeyRing:
         """Raise 401 without a key, 403 with one that this scope does not accept."""
         if not self._keys[scope]:
             return
-        presented = _presented_key(request)
+        presented = presented_key(request)
         if presented is None:
             raise Unauthorized(
                 f"this endpoint needs an API key ({_ENV_NAMES[scope]}): "
@@ -89,10 +89,6 @@ def _encoded(keys: frozenset[str]) -> tuple[bytes, ...]:
 
 def presented_key(request: Request) -> str | None:
     """The API key the request presents, if any (never log it)."""
-    return _presented_key(request)
-
-
-def _presented_key(request: Request) -> str | None:
     return key_from_headers(request.headers.get("Authorization", ""), request.headers.get("X-API-Key", ""))
 
 
