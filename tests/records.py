@@ -62,6 +62,7 @@ def expected_totals(records: list[dict]) -> dict:
         "request_count": len(records),
         "latency_sum": sum(Decimal(str(r["latency_ms"])) for r in records),
         "confidence_sum": sum(Decimal(str(r["confidence"])) for r in records),
+        "latency_sum_squares": sum(Decimal(str(r["latency_ms"])) ** 2 for r in records),
         **{f"{label}_count": sum(r["prediction"] == label for r in records) for label in LABELS},
         **{f"{route}_count": sum(r["routing"] == route for r in records) for route in ROUTINGS},
     }

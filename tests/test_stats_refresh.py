@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections import Counter
 
 import psycopg2
 from psycopg2.extras import execute_values
+from sqlalchemy import select
 
 from tests.api import activate, register
 from tests.records import expected_totals, log_record, random_records, stored_totals
 from webapp.extensions import db
 from webapp.logpipe.ingest import write_prediction_logs
 from webapp.logpipe.wire import STORED_LOG_FIELDS as COLUMNS
-from webapp.models import ModelStats, StatsCursor
+from webapp.models import LatencyHistogram, ModelStats, StatsCursor
 from webapp.stats.histogram import RELATIVE_ERROR, latency_bucket
 from webapp.stats.refresh import refresh_stats
 
@@ -86,6 +88,25 @@ def test_percentiles_are_within_the_stated_error_of_the_exact_ones(app):
         for quantile, reported in ((0.50, stats.p50_latency), (0.95, stats.p95_latency), (0.99, stats.p99_latency)):
             exact = latencies[math.ceil(quantile * len(latencies)) - 1]
             assert abs(reported - exact) / exact <= RELATIVE_ERROR + 1e-9, (quantile, reported, exact)
+
+
+def test_latency_histogram_adds_each_refresh_to_the_counts_before_it(any_app):
+    model_id = str(uuid.uuid4())
+    first, second = random_records(model_id, 1_000, seed=9), random_records(model_id, 700, seed=10)
+    for record in second:
+        record["latency_ms"] = round(record["latency_ms"] * 10, 4)  # slower: the second refresh moves p99
+    with any_app.app_context():
+        write_prediction_logs(first)
+        refresh_stats()
+        write_prediction_logs(second)
+        refresh_stats()
+        histogram = select(LatencyHistogram.bucket, LatencyHistogram.count)
+        stored = db.session.execute(histogram.where(LatencyHistogram.model_id == uuid.UUID(model_id))).all()
+        assert dict(stored) == Counter(latency_bucket(r["latency_ms"]) for r in first + second)
+        latencies = sorted(r["latency_ms"] for r in first + second)
+        exact_p99 = latencies[math.ceil(0.99 * len(latencies)) - 1]
+        reported = db.session.get(ModelStats, uuid.UUID(model_id)).p99_latency
+        assert abs(reported - exact_p99) / exact_p99 <= RELATIVE_ERROR + 1e-9
 
 
 def test_stats_endpoint_lists_every_version_with_its_numbers(app, client):

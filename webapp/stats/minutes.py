@@ -77,7 +77,8 @@ def _empty_series(version: ModelVersion, minutes: int) -> dict:
 
 def _epoch_minute() -> ColumnElement[int]:
     if _is_postgres():
-        return cast(func.floor(func.extract("epoch", PredictionLog.created_at) / 60), BigInteger)
+        # date_part gives a float; extract() gives a numeric, several times slower per row
+        return cast(func.floor(func.date_part("epoch", PredictionLog.created_at) / 60), BigInteger)
     return cast(func.strftime("%s", PredictionLog.created_at), Integer) // 60
 
 

@@ -25,7 +25,9 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, case, cast, func, select, text
+from sqlalchemy import BigInteger, Numeric, case, cast, func, literal, select, text
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..experiments.allocations import fold_allocations
@@ -67,10 +69,9 @@ def refresh_stats() -> RefreshResult:
         cursor = session.get(StatsCursor, 1, with_for_update=True)
         window, position = _new_rows_window(cursor.position)
         totals = _aggregate(window)
-        histograms = _histograms(window)
         for model_id, row in totals.items():
             _merge_totals(model_id, row)
-        _merge_histograms(histograms, list(totals))
+        _fold_histograms(window, list(totals))
         fold_allocations(window)
         fold_minutes(window)
         feedback_from = cursor.feedback_position
@@ -142,14 +143,12 @@ def _new_rows_window(position: int) -> tuple[ColumnElement[bool], int]:
 
 
 def _aggregate(window: ColumnElement[bool]) -> dict[uuid.UUID, dict[str, Any]]:
-    exact = Numeric(28, 4)
+    latency, confidence = _at_scale(PredictionLog.latency_ms), _at_scale(PredictionLog.confidence)
     columns = [
         func.count().label("request_count"),
-        func.sum(cast(PredictionLog.latency_ms, exact)).label("latency_sum"),
-        func.sum(cast(PredictionLog.confidence, exact)).label("confidence_sum"),
-        func.sum(cast(PredictionLog.latency_ms, exact) * cast(PredictionLog.latency_ms, exact)).label(
-            "latency_sum_squares"
-        ),
+        _exact_sum(latency, 1).label("latency_sum"),
+        _exact_sum(confidence, 1).label("confidence_sum"),
+        _exact_sum(_squared(latency), 2).label("latency_sum_squares"),
         func.min(PredictionLog.created_at).label("first_prediction_at"),
         func.max(PredictionLog.created_at).label("last_prediction_at"),
         *(_count_where(PredictionLog.prediction, label) for label in LABELS),
@@ -159,17 +158,32 @@ def _aggregate(window: ColumnElement[bool]) -> dict[uuid.UUID, dict[str, Any]]:
     return {row.model_id: row._asdict() for row in db.session.execute(query)}
 
 
+# Sums are kept exact to 4 decimals (the precision the web rounds to). On Postgres each value becomes
+# an integer count of 1/10,000ths before it is summed: summing bigints (an int128 accumulator) costs
+# a fifth of casting every row to numeric (measured: 0.37 against 1.35 s for 911k rows), and gives
+# the same totals for values with at most 4 decimals. SQLite has no exact type to sum into.
+_SCALE = 10_000
+
+
+def _at_scale(column: Any) -> Any:
+    if _is_postgres():
+        return cast(func.round(column * _SCALE), BigInteger)
+    return cast(column, Numeric(28, 4))
+
+
+def _squared(value: Any) -> Any:
+    # numeric times bigint: the square of a bigint would overflow past 300,000 ms
+    return cast(value, Numeric) * value if _is_postgres() else value * value
+
+
+def _exact_sum(value: Any, power: int) -> Any:
+    if _is_postgres():
+        return func.sum(value) / literal(_SCALE**power, Numeric)
+    return func.sum(value)
+
+
 def _count_where(column: Any, value: str) -> Any:
     return func.sum(case((column == value, 1), else_=0)).label(f"{value}_count")
-
-
-def _histograms(window: ColumnElement[bool]) -> list[tuple[uuid.UUID, int, int]]:
-    query = (
-        select(PredictionLog.model_id, PredictionLog.latency_bucket, func.count())
-        .where(window)
-        .group_by(PredictionLog.model_id, PredictionLog.latency_bucket)
-    )
-    return [tuple(row) for row in db.session.execute(query)]
 
 
 def _merge_totals(model_id: uuid.UUID, new: dict[str, Any]) -> None:
@@ -193,21 +207,27 @@ def _merge_totals(model_id: uuid.UUID, new: dict[str, Any]) -> None:
     db.session.add(stats)
 
 
-def _merge_histograms(new_counts: list[tuple[uuid.UUID, int, int]], model_ids: list[uuid.UUID]) -> None:
-    """Add the new bucket counts and re-read the percentiles of the versions that changed."""
+def _fold_histograms(window: ColumnElement[bool], model_ids: list[uuid.UUID]) -> None:
+    """Add the window's bucket counts and re-read the percentiles of the versions that changed."""
     if not model_ids:
         return
-    cells = {
-        (cell.model_id, cell.bucket): cell
-        for cell in db.session.scalars(select(LatencyHistogram).where(LatencyHistogram.model_id.in_(model_ids)))
-    }
-    for model_id, bucket, count in new_counts:
-        cell = cells.get((model_id, bucket))
-        if cell is None:
-            cells[(model_id, bucket)] = cell = LatencyHistogram(model_id=model_id, bucket=bucket, count=0)
-            db.session.add(cell)
-        cell.count += count
+    # One statement inside the database: read into Python, the counts went back one UPDATE per cell.
+    table = LatencyHistogram.__table__
+    window_counts = (
+        select(PredictionLog.model_id, PredictionLog.latency_bucket, func.count())
+        .where(window)
+        .group_by(PredictionLog.model_id, PredictionLog.latency_bucket)
+    )
+    statement = (postgres_insert if _is_postgres() else sqlite_insert)(table)
+    db.session.execute(
+        statement.from_select(["model_id", "bucket", "count"], window_counts).on_conflict_do_update(
+            index_elements=[table.c.model_id, table.c.bucket], set_={"count": table.c.count + statement.excluded.count}
+        )
+    )
+    cells = db.session.execute(
+        select(table.c.model_id, table.c.bucket, table.c.count).where(table.c.model_id.in_(model_ids))
+    ).all()
     for model_id in model_ids:
-        counts = [(bucket, cell.count) for (owner, bucket), cell in cells.items() if owner == model_id]
+        counts = [(bucket, count) for owner, bucket, count in cells if owner == model_id]
         stats = db.session.get(ModelStats, model_id)
         stats.p50_latency, stats.p95_latency, stats.p99_latency = percentiles(counts, (0.50, 0.95, 0.99))
