@@ -14,6 +14,7 @@ import celeryconfig
 from bench.benchdb import BENCH_BROKER_URL, BENCH_REDIS_URL, postgres_connection
 from bench.processes import ProcessGroup
 from webapp.config import Settings
+from webapp.ids import new_uuid7
 from webapp.logpipe.wire import encode_log_batch
 
 # What a web process ships at most per batch by default, so the figure is the one production sees.
@@ -26,7 +27,7 @@ def _records(model_id: str, count: int) -> list[dict]:
     now = datetime.now(UTC).isoformat()
     return [
         {
-            "prediction_id": str(uuid.uuid4()),
+            "prediction_id": new_uuid7(),
             "model_id": model_id,
             "model_version": "1.0.0",
             "user_id": f"user-{n % 5000}",

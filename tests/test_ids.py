@@ -1,11 +1,12 @@
-"""Ids made on the request path are canonical version-4 UUIDs, distinct, and distinct across a fork."""
+"""Ids made on the request path: canonical UUIDs, distinct, distinct across a fork; prediction ids in time order."""
 
 from __future__ import annotations
 
 import os
+import time
 import uuid
 
-from webapp.ids import new_uuid4
+from webapp.ids import new_uuid4, new_uuid7
 
 
 def test_ids_are_canonical_random_uuids():
@@ -15,9 +16,27 @@ def test_ids_are_canonical_random_uuids():
         assert (str(parsed), parsed.version, parsed.variant) == (text, 4, uuid.RFC_4122)
 
 
+def test_time_ordered_ids_are_canonical_version_7_uuids_carrying_the_millisecond():
+    before = time.time_ns() // 1_000_000
+    texts = [new_uuid7() for _ in range(1000)]
+    after = time.time_ns() // 1_000_000
+    for text in texts:
+        parsed = uuid.UUID(text)
+        assert (str(parsed), parsed.version, parsed.variant) == (text, 7, uuid.RFC_4122)
+        assert before <= parsed.int >> 80 <= after
+
+
+def test_time_ordered_ids_sort_by_the_millisecond_they_were_made_in():
+    earlier = [new_uuid7() for _ in range(100)]
+    time.sleep(0.002)
+    later = [new_uuid7() for _ in range(100)]
+    assert max(earlier) < min(later)
+
+
 def test_ids_do_not_repeat_across_many_pools():
-    ids = [new_uuid4() for _ in range(50_000)]
-    assert len(set(ids)) == len(ids)
+    for make in (new_uuid4, new_uuid7):
+        ids = [make() for _ in range(50_000)]
+        assert len(set(ids)) == len(ids)
 
 
 def test_a_forked_child_does_not_repeat_its_parents_ids():

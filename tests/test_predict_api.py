@@ -41,6 +41,12 @@ def test_every_prediction_gets_its_own_id(client):
     assert len({predict(client)["prediction_id"] for _ in range(20)}) == 20
 
 
+def test_prediction_ids_are_time_ordered_so_the_log_index_grows_at_its_end(client):
+    activate(client, register(client)["model_id"], 100)
+    ids = [uuid.UUID(predict(client)["prediction_id"]) for _ in range(5)]
+    assert {prediction_id.version for prediction_id in ids} == {7}
+
+
 def test_user_stays_on_one_version_across_requests(client):
     two_versions(client, 50, 50)
     versions = {predict(client, "I love this!", user_id="user_123")["model_version"] for _ in range(5)}

@@ -1,15 +1,24 @@
-"""Random (version 4) UUIDs for the request path, without a system call per id.
+"""UUIDs for the request path, without a system call per id: random ones, and time-ordered ones for keys.
 
 `uuid.uuid4()` reads 16 bytes from the kernel each time, and each read releases the GIL: in a web
 process whose log shipper and router threads are runnable, getting it back cost tens of µs per
 id (measured under cProfile: 30 µs, against 0.4 µs alone). Reading 4 KiB at a time keeps the ids
 as unpredictable (the same kernel source) for one read per 256 ids. A forked child draws its own.
+
+Prediction ids are version 7 (RFC 9562: the Unix time in milliseconds, then 74 random bits), because
+they are indexed. Random keys land on random pages of the log's prediction_id index, and once the
+index outgrows memory each insert touches a page the cache has not seen for a while: on the bench
+database, Postgres' CPU per ingested row climbed from 8-10 to 15 µs as a day's partition passed a
+million rows with version-4 ids, and stayed at 8-10 with version-7 ids. Time-ordered keys go in at
+the index's right edge. They also say when a prediction was made, to the millisecond, which the
+answer already tells (`created_at`). Python 3.14's `uuid.uuid7()` does the same; this is 3.11.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 
 _POOL_BYTES = 4096
 
@@ -39,3 +48,11 @@ def new_uuid4() -> str:
     digits = _random.take16().hex()
     variant = _VARIANT[int(digits[16], 16) & 3]
     return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{variant}{digits[17:20]}-{digits[20:]}"
+
+
+def new_uuid7() -> str:
+    """A time-ordered UUID (RFC 9562 version 7, variant 1) as its canonical string."""
+    millis = f"{time.time_ns() // 1_000_000:012x}"
+    digits = _random.take16().hex()
+    variant = _VARIANT[int(digits[16], 16) & 3]
+    return f"{millis[:8]}-{millis[8:]}-7{digits[13:16]}-{variant}{digits[17:20]}-{digits[20:]}"

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from ..errors import PredictionFailed
 from ..failures.pipeline import failure_record
-from ..ids import new_uuid4
+from ..ids import new_uuid7
 from ..metrics.instruments import count_prediction
 from ..routing.allocation import Route, RoutingTable
 from ..schemas import PredictionOut, PredictRequest
@@ -54,7 +54,7 @@ def predict(request: PredictRequest, table: RoutingTable, logs: LogSink, failure
     except Exception as exc:  # any failure of the model is the version's: count it, answer a JSON 500
         raise _counted_failure(route, table.version, failures, exc) from exc
     latency_ms = round((time.perf_counter() - started) * 1000, 4)
-    prediction_id = new_uuid4()
+    prediction_id = new_uuid7()
     result = PredictionOut(
         prediction=sentiment.label,
         confidence=round(sentiment.confidence, 4),

@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from ..ids import new_uuid4
+from ..ids import new_uuid7
 from ..routing.allocation import Arm, RoutingTable
 from ..schemas import PredictionOut
 
@@ -41,7 +41,7 @@ def run(shadows: list[Arm], text: str, user_id: str | None, served: PredictionOu
             latency_ms = round((time.perf_counter() - started) * 1000, 4)
             logs.append(
                 {
-                    "prediction_id": new_uuid4(),
+                    "prediction_id": new_uuid7(),
                     "model_id": arm.model_id,
                     "model_version": arm.version,
                     "user_id": user_id,
