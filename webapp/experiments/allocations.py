@@ -8,11 +8,9 @@ request, is the unit that was randomized, so the SRM check counts users.
 from __future__ import annotations
 
 from sqlalchemy import case, func, select
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..extensions import db
+from ..extensions import db, upsert_into
 from ..models import PredictionLog
 from .tables import AllocationCount, AllocationUser
 
@@ -43,11 +41,10 @@ def fold_allocations(window: ColumnElement[bool]) -> None:
 
 
 def _add_sticky_users(window: ColumnElement[bool]) -> None:
-    insert = postgres_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     users = (
         select(PredictionLog.model_id, PredictionLog.config_version, PredictionLog.user_id)
         .where(window, _ROUTED, PredictionLog.routing == "sticky", PredictionLog.user_id.is_not(None))
         .distinct()
     )
-    statement = insert(AllocationUser.__table__).from_select(["model_id", "config_version", "user_id"], users)
+    statement = upsert_into(AllocationUser.__table__).from_select(["model_id", "config_version", "user_id"], users)
     db.session.execute(statement.on_conflict_do_nothing())

@@ -6,10 +6,8 @@ import uuid
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, TypeAdapter
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ..extensions import db
+from ..extensions import db, upsert_into
 from ..logpipe.batches import BatchFormat, decode
 from ..logpipe.ingest import IngestResult
 from ..schemas import NO_NUL_PATTERN, UUID_PATTERN
@@ -60,7 +58,7 @@ def write_error_batch(payload: str | bytes) -> IngestResult:
 
 
 def _insert(values: list[dict]) -> int:
-    insert = postgres_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(PredictionError.__table__).values(values).on_conflict_do_nothing(index_elements=["error_id"])
+    statement = upsert_into(PredictionError.__table__).values(values)
+    statement = statement.on_conflict_do_nothing(index_elements=["error_id"])
     with db.engine.begin() as connection:
         return connection.execute(statement).rowcount

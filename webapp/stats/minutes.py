@@ -12,11 +12,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import BigInteger, Integer, cast, func, select
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..extensions import db
+from ..extensions import db, upsert_into
 from ..models import ModelVersion, PredictionLog, PredictionMinute
 
 RETENTION = timedelta(days=7)
@@ -32,8 +30,7 @@ def fold_minutes(window: ColumnElement[bool]) -> int:
     ).all()
     if counts:
         rows = [{"model_id": m, "minute": _as_datetime(n), "count": int(c)} for m, n, c in counts]
-        insert = postgres_insert if _is_postgres() else sqlite_insert
-        statement = insert(PredictionMinute.__table__)
+        statement = upsert_into(PredictionMinute.__table__)
         table = PredictionMinute.__table__
         db.session.execute(
             statement.on_conflict_do_update(

@@ -26,8 +26,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, Numeric, case, cast, func, literal, select, text
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..experiments.allocations import fold_allocations
@@ -35,7 +33,7 @@ from ..experiments.outcomes import fold_outcomes
 from ..experiments.shadow_fold import fold_shadow_pairs
 from ..experiments.shadow_tables import ShadowComparison, ShadowPair
 from ..experiments.tables import AllocationCount, AllocationUser, ConfusionCell, Feedback, OutcomeStats
-from ..extensions import db
+from ..extensions import db, upsert_into
 from ..models import LatencyHistogram, ModelStats, PredictionLog, PredictionMinute, StatsCursor, utcnow
 from .histogram import percentiles
 from .minutes import fold_minutes
@@ -218,7 +216,7 @@ def _fold_histograms(window: ColumnElement[bool], model_ids: list[uuid.UUID]) ->
         .where(window)
         .group_by(PredictionLog.model_id, PredictionLog.latency_bucket)
     )
-    statement = (postgres_insert if _is_postgres() else sqlite_insert)(table)
+    statement = upsert_into(table)
     db.session.execute(
         statement.from_select(["model_id", "bucket", "count"], window_counts).on_conflict_do_update(
             index_elements=[table.c.model_id, table.c.bucket], set_={"count": table.c.count + statement.excluded.count}
