@@ -10,8 +10,8 @@ they are indexed. Random keys land on random pages of the log's prediction_id in
 index outgrows memory each insert touches a page the cache has not seen for a while: on the bench
 database, Postgres' CPU per ingested row climbed from 8-10 to 15 µs as a day's partition passed a
 million rows with version-4 ids, and stayed at 8-10 with version-7 ids. Time-ordered keys go in at
-the index's right edge. They also say when a prediction was made, to the millisecond, which the
-answer already tells (`created_at`). Python 3.14's `uuid.uuid7()` does the same; this is 3.11.
+the index's right edge. They also say when a prediction was made, to the millisecond, which its log
+row records anyway (`created_at`). Python 3.14's `uuid.uuid7()` does the same; this is 3.11.
 """
 
 from __future__ import annotations
