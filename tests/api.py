@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import json
 from typing import Any
 
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 
 def register(client: FlaskClient, name: str = "sentiment", version: str = "1.0.0", **fields: Any) -> dict:
@@ -23,6 +26,17 @@ def predict(client: FlaskClient, text: str = "I love this!", **fields: Any) -> d
     response = client.post("/predict", json={"text": text, **fields})
     assert response.status_code == 200, response.get_json()
     return response.get_json()
+
+
+def predict_chunked(client: FlaskClient, body: dict) -> TestResponse:
+    """POST /predict with a chunked body and no Content-Length, as gunicorn passes one to the app."""
+    return client.post(
+        "/predict",
+        input_stream=io.BytesIO(json.dumps(body).encode()),
+        content_type="application/json",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
 
 
 def two_versions(client: FlaskClient, first: int = 50, second: int = 50) -> tuple[str, str]:

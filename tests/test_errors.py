@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
-import json
 import uuid
 
 import pytest
 
-from tests.api import activate, register
+from tests.api import activate, predict_chunked, register
 from tests.apps import make_settings, shutdown
 from webapp import create_app
 
@@ -154,13 +152,6 @@ def test_unreachable_database_gives_503_on_registry_writes_and_health(redis_url,
 
 @pytest.mark.parametrize(("text_size", "status"), [(100, 200), (65 * 1024, 413)])
 def test_a_chunked_body_without_content_length_is_bounded_too(serving, text_size, status):
-    body = json.dumps({"text": "a" * text_size}).encode()
-    answer = serving.post(
-        "/predict",
-        input_stream=io.BytesIO(body),
-        content_type="application/json",
-        headers={"Transfer-Encoding": "chunked"},
-        environ_overrides={"wsgi.input_terminated": True},  # how gunicorn passes a chunked body
-    )
+    answer = predict_chunked(serving, {"text": "a" * text_size})
     assert answer.status_code == status
     assert answer.request.content_length is None

@@ -3,8 +3,6 @@ view would answer it; every other request reaches the view untouched."""
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +10,7 @@ from pathlib import Path
 import pytest
 from flask import Flask, request, request_started
 
-from tests.api import activate, register, two_versions
+from tests.api import activate, predict_chunked, register, two_versions
 from tests.apps import make_settings, reset_state, shutdown
 from webapp import create_app
 from webapp.predict import service
@@ -143,14 +141,7 @@ def test_what_the_fast_path_does_not_answer_reaches_the_view_whole(
 def test_a_chunked_body_reaches_the_view(app, client, dispatched):
     activate(client, register(client)["model_id"], 100)
     dispatched.clear()
-    body = json.dumps({"text": "I love this!"}).encode()
-    response = client.post(
-        "/predict",
-        input_stream=io.BytesIO(body),
-        content_type="application/json",
-        headers={"Transfer-Encoding": "chunked"},
-        environ_overrides={"wsgi.input_terminated": True},  # how gunicorn passes a chunked body
-    )
+    response = predict_chunked(client, {"text": "I love this!"})
     assert response.status_code == 200 and response.request.content_length is None
     assert dispatched == ["/predict"]
 
