@@ -53,6 +53,7 @@ class LoadResult:
     requests: int
     requests_per_second: float
     p50_ms: float
+    p90_ms: float
     p99_ms: float
     non_2xx: int
     socket_errors: int
@@ -114,6 +115,7 @@ def parse_wrk(output: str) -> LoadResult:
         requests=int(number(r"(\d+) requests in")),
         requests_per_second=number(r"Requests/sec:\s+([\d.]+)"),
         p50_ms=milliseconds("50%"),
+        p90_ms=milliseconds("90%"),
         p99_ms=milliseconds("99%"),
         non_2xx=int(number(r"Non-2xx or 3xx responses: (\d+)")),
         socket_errors=sum(int(g) for g in errors.groups()) if errors else 0,

@@ -44,6 +44,10 @@ def _rate(run: dict) -> float:
     return run["requests_per_second"]
 
 
+def _p90(run: dict) -> float:
+    return run["p90_ms"]
+
+
 def _p99(run: dict) -> float:
     return run["p99_ms"]
 
@@ -100,6 +104,7 @@ def summarize(runs: list[dict]) -> dict[str, dict[str, float]]:
         summary[server] = {
             "requests_per_second": round(statistics.median(r["requests_per_second"] for r in mine), 1),
             "p50_ms": round(statistics.median(r["p50_ms"] for r in mine), 2),
+            "p90_ms": round(statistics.median(r["p90_ms"] for r in mine), 2),
             "p99_ms": round(statistics.median(r["p99_ms"] for r in mine), 2),
             "runs": [round(r["requests_per_second"], 1) for r in mine],
             "cpu_us_per_request": {
@@ -116,6 +121,7 @@ def compare(summary: dict, runs: list[dict]) -> dict[str, float]:
     return {
         "project/floor req/s": round(_median_ratio(runs, _rate), 3),
         "project/floor p99": round(_median_ratio(runs, _p99), 3),
+        "project/floor p90": round(_median_ratio(runs, _p90), 3),
         "project/floor web CPU": round(_median_ratio(runs, _web_cpu), 3),
         # Every project request is logged, so per request is per logged prediction.
         "pipeline CPU µs per logged prediction": round(
@@ -142,10 +148,10 @@ def _median_ratio(runs: list[dict], value, server: str = "project") -> float:
 def print_report(
     summary: dict, runs: list[dict], ratios: dict, pipeline_result: dict | None, ingest_result: dict | None
 ) -> None:
-    print(f"\n{'server':<11}{'req/s (median)':>16}{'p50 ms':>9}{'p99 ms':>9}   runs")
+    print(f"\n{'server':<11}{'req/s (median)':>16}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}   runs")
     for server, row in summary.items():
-        rate, p50, p99 = row["requests_per_second"], row["p50_ms"], row["p99_ms"]
-        print(f"{server:<11}{rate:>16.1f}{p50:>9.2f}{p99:>9.2f}   {row['runs']}")
+        rate, p50, p90, p99 = row["requests_per_second"], row["p50_ms"], row["p90_ms"], row["p99_ms"]
+        print(f"{server:<11}{rate:>16.1f}{p50:>9.2f}{p90:>9.2f}{p99:>9.2f}   {row['runs']}")
     print("\nCPU µs per request (median of turns)")
     print(f"{'server':<11}" + "".join(f"{kind:>9}" for kind in KINDS) + f"{'total':>9}")
     for server, row in summary.items():

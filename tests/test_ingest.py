@@ -84,7 +84,7 @@ def test_the_same_batch_delivered_twice_at_once_is_stored_once(app):
         assert {copies(record["prediction_id"]) for record in batch} == {1}
 
 
-def test_a_batch_id_is_derived_from_its_predictions():
+def test_a_batch_id_is_derived_from_its_rows():
     batch = records(3)
     assert encode_log_batch(batch)["batch_id"] == encode_log_batch([dict(record) for record in batch])["batch_id"]
     assert encode_log_batch(batch)["batch_id"] != encode_log_batch(batch[:2])["batch_id"]

@@ -51,7 +51,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     from .failures.pipeline import error_buffer
     from .feedback.pipeline import feedback_buffer
     from .logpipe.chain import shipping_buffer
-    from .logpipe.wire import encode_log_batch
+    from .logpipe.wire import encode_log_rows, log_row
     from .metrics.instruments import count_log_records
     from .routing.router import Router
     from .routing.store import DatabaseConfigStore, RedisConfigStore
@@ -74,7 +74,8 @@ def register_extensions(app: Flask, settings: Settings) -> None:
         settings,
         directory=settings.spool_path,
         task_name=WRITE_BATCH_TASK,
-        encode=encode_log_batch,
+        encode_record=log_row,
+        encode=encode_log_rows,
         serializer="msgpack",
         thread_name="prediction-log-shipper",
         observe=count_log_records,

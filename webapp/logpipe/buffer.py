@@ -1,11 +1,14 @@
 """The in-process buffer that keeps log I/O off the request path.
 
-`append` is a deque append. A background thread wakes every `flush_seconds`, or as soon as
-`batch_size` records wait, and hands batches to the shipper: so under load batches are full, and
-a quiet process still ships within `flush_seconds`. `close` (gunicorn's worker_exit, or
-interpreter exit) ships what is left, so a graceful stop loses nothing. A SIGKILLed process loses
-at most what it buffered since the last flush; `status()` reports the longest any record has
-waited, which is that window as it really was (a slow publish stretches it).
+`append` encodes the record (`encode_record`, on the caller's thread) and appends it to a deque:
+the request that made a record pays for its encoding, a few µs, instead of the shipping thread
+encoding a thousand at once while requests wait for the GIL. A background thread wakes every
+`flush_seconds`, or as soon as `batch_size` records wait, and hands batches to the shipper: so
+under load batches are full, and a quiet process still ships within `flush_seconds`. `close`
+(gunicorn's worker_exit, or interpreter exit) ships what is left, so a graceful stop loses
+nothing. A SIGKILLed process loses at most what it buffered since the last flush; `status()`
+reports the longest any record has waited, which is that window as it really was (a slow publish
+stretches it).
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ from .shipper import Shipper
 log = logging.getLogger(__name__)
 
 
+def _as_is(record: dict[str, Any]) -> dict[str, Any]:
+    return record
+
+
 class LogBuffer:
     """Collects prediction log records and ships them in batches from a background thread."""
 
@@ -36,13 +43,15 @@ class LogBuffer:
         batch_size: int,
         name: str = "prediction-log-shipper",
         observe: Callable[[str, int], None] | None = None,
+        encode_record: Callable[[dict[str, Any]], Any] | None = None,
     ) -> None:
         self._shipper = shipper
+        self._encode_record = encode_record or _as_is
         self._name = name
         self._counters_dir = counters_dir
         self._flush_seconds = flush_seconds
         self._batch_size = batch_size
-        self._records: deque[dict[str, Any]] = deque()
+        self._records: deque[Any] = deque()  # encoded records
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._ship_lock = threading.Lock()
@@ -57,9 +66,10 @@ class LogBuffer:
     def append(self, record: dict[str, Any]) -> None:
         if self._owner_pid != os.getpid():
             self._start()
+        encoded = self._encode_record(record)  # a record that cannot be encoded fails its request
         if not self._records:
             self._first_waiting_since = time.monotonic()
-        self._records.append(record)
+        self._records.append(encoded)
         self._appended += 1
         if len(self._records) >= self._batch_size:
             self._wake.set()

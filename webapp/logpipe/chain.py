@@ -21,12 +21,17 @@ def shipping_buffer(
     *,
     directory: Path,
     task_name: str,
-    encode: Callable[[list[dict[str, Any]]], Any],
+    encode: Callable[[list[Any]], Any],
     thread_name: str,
+    encode_record: Callable[[dict[str, Any]], Any] | None = None,
     serializer: str = "json",
     observe: Observe | None = None,
 ) -> LogBuffer:
-    """A buffer whose records travel as `task_name` batches, spooled and counted under `directory`."""
+    """A buffer whose records travel as `task_name` batches, spooled and counted under `directory`.
+
+    `encode_record` turns each record into its wire form as it is buffered; `encode` makes a batch
+    of those into the task's argument.
+    """
     publisher = CeleryPublisher(
         celery,
         settings.broker_timeout_seconds,
@@ -41,5 +46,11 @@ def shipping_buffer(
         observe=observe,
     )
     return LogBuffer(
-        shipper, directory, settings.log_flush_seconds, settings.log_batch_size, name=thread_name, observe=observe
+        shipper,
+        directory,
+        settings.log_flush_seconds,
+        settings.log_batch_size,
+        name=thread_name,
+        observe=observe,
+        encode_record=encode_record,
     )

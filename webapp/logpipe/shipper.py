@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 # /health reads the counters from files; a second's delay there is fine, a file write per batch is not.
 COUNTERS_SECONDS = 1.0
 
-Encode = Callable[[list[dict[str, Any]]], Any]
+Encode = Callable[[list[Any]], Any]  # records as the buffer holds them -> a batch
 Publish = Callable[[Any], None]
 # Told of every count as it happens (the Prometheus counters): state, how many records.
 Observe = Callable[[str, int], None]
@@ -46,7 +46,7 @@ class Shipper:
         self._counters_due = 0.0
         self.counters = {"published": 0, "spooled": 0, "respooled_published": 0, "dropped": 0}
 
-    def ship(self, records: list[dict[str, Any]]) -> None:
+    def ship(self, records: list[Any]) -> None:
         """Encode the records as one batch and publish it; while the broker is known to be down, or
         batches wait in the spool, the batch goes to the spool (nothing overtakes what waits there)."""
         try:

@@ -8,8 +8,13 @@ sent with Celery's msgpack serializer, so each text crosses every layer once, as
 escaping, no base64, no second encoding inside the task message. The worker checks the envelope,
 not the rows: the web built them from validated requests, and the table's constraints catch the rest.
 
-`batch_id` is derived from the batch's prediction ids, so a batch re-sent from the spool, or
-redelivered by the broker, carries the same id and the worker's ledger skips it whole.
+Each record becomes its CSV line as it is buffered, on the request thread that made it
+(`log_row`), so the shipping thread only joins the lines. Encoding a 1,000-row batch at once took
+about 4.5 ms of a web worker's CPU, several times a second: the requests served meanwhile waited for
+the GIL, and the answers' latency grew a tail from the 90th percentile up (README, Benchmarks).
+
+`batch_id` is derived from the batch's rows, so a batch re-sent from the spool, or redelivered by
+the broker, carries the same id and the worker's ledger skips it whole.
 
 Feedback (and prediction logs from web processes older than format 2) travel as one compact JSON
 string `{"fields": [...], "rows": [[...], ...]}`, each row in its fields' order.
@@ -18,9 +23,7 @@ string `{"fields": [...], "rows": [[...], ...]}`, each row in its fields' order.
 from __future__ import annotations
 
 import csv
-import io
 import json
-import time
 import uuid
 from typing import Any
 
@@ -47,44 +50,49 @@ LOG_FIELDS = (
 LOG_BATCH_FORMAT = 2
 # The stored columns: the wire fields, plus the latency bucket the stats refresh groups by.
 STORED_LOG_FIELDS = (*LOG_FIELDS, "latency_bucket")
-# Namespaces the digest of a batch's prediction ids into its batch id.
+# Namespaces the digest of a batch's rows into its batch id.
 _BATCH_NAMESPACE = uuid.UUID("6f0b8c1e-2f43-4a57-9d51-0c4f6b1f8a20")
-
-# Rows encoded between two releases of the GIL (see `encode_log_batch`).
-ROWS_PER_SLICE = 100
 
 # Feedback travels the same way: one batch of rows per task (`feedback.write_batch`).
 FEEDBACK_FIELDS = ("prediction_id", "label", "reward", "received_at")
 
 
-def encode_log_batch(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Prediction log records (dicts keyed by `LOG_FIELDS`) as one format-2 envelope.
+class _Echo:
+    """A csv writer's file that hands the line back: `writerow` returns what `write` returns."""
 
-    The web's shipping thread calls this. A 1,000-row batch takes about 5 ms, and a request thread
-    that wants the GIL meanwhile waits up to the 5 ms switch interval: about 1% of the time, in the
-    answers' p99. So it gives the GIL back every `ROWS_PER_SLICE` rows.
+    def write(self, line: str) -> str:
+        return line
+
+
+_ECHO = _Echo()
+
+
+def log_row(record: dict[str, Any]) -> str:
+    """A prediction log record (a dict keyed by `LOG_FIELDS`) as one line of the CSV text COPY reads.
+
+    None becomes an empty unquoted field, which COPY reads as NULL. A writer per call (0.6 µs): a
+    shared one builds each row in a buffer of its own, which another thread could enter while a
+    field is turned into text.
     """
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    for start in range(0, len(records), ROWS_PER_SLICE):
-        # None becomes an empty unquoted field, which COPY reads as NULL.
-        writer.writerows(
-            [*(record.get(field) for field in LOG_FIELDS), latency_bucket(record["latency_ms"])]
-            for record in records[start : start + ROWS_PER_SLICE]
-        )
-        time.sleep(0)  # releases the GIL: a waiting request thread takes it now, not in 5 ms
+    fields = [*(record.get(field) for field in LOG_FIELDS), latency_bucket(record["latency_ms"])]
+    return csv.writer(_ECHO, lineterminator="\n").writerow(fields)
+
+
+def encode_log_rows(rows: list[str]) -> dict[str, Any]:
+    """Rows made by `log_row` as one format-2 envelope."""
+    text = "".join(rows)
     return {
         "format": LOG_BATCH_FORMAT,
-        "batch_id": batch_id_of(record["prediction_id"] for record in records),
+        "batch_id": str(uuid.uuid5(_BATCH_NAMESPACE, text)),
         "fields": list(STORED_LOG_FIELDS),
-        "count": len(records),
-        "rows": text.getvalue(),
+        "count": len(rows),
+        "rows": text,
     }
 
 
-def batch_id_of(prediction_ids) -> str:
-    """The id of the batch holding exactly these predictions, in this order."""
-    return str(uuid.uuid5(_BATCH_NAMESPACE, ",".join(prediction_ids)))
+def encode_log_batch(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Prediction log records as one format-2 envelope: for the worker's own tools and the tests."""
+    return encode_log_rows([log_row(record) for record in records])
 
 
 def encode_batch(records: list[dict[str, Any]], fields: tuple[str, ...] = LOG_FIELDS) -> str:
