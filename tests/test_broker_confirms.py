@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from amqp.exceptions import MessageNacked
 from celery import Celery
-from kombu import Connection
+from kombu import Connection, Queue
 from kombu.exceptions import OperationalError
 
 import celeryconfig
@@ -71,6 +71,18 @@ def test_a_confirmed_batch_is_in_the_queue(broker_url, tmp_path):
     url = new_vhost(broker_url, "confirmed")
     publisher_for(url, tmp_path).publish(encode_log_batch([log_record(MODEL_ID)]))
     assert purge_task_queue({"CELERY_BROKER_URL": url, "INSTANCE_DIR": str(tmp_path)}) == 1
+
+
+def test_a_published_batch_shows_a_summary_not_its_rows_as_its_arguments(broker_url, tmp_path):
+    url = new_vhost(broker_url, "summary")
+    purge_task_queue({"CELERY_BROKER_URL": url, "INSTANCE_DIR": str(tmp_path)})  # declares the queue
+    envelope = encode_log_batch([log_record(MODEL_ID) for _ in range(3)])
+    publisher_for(url, tmp_path).publish(envelope)
+    with Connection(url) as connection:
+        queue = Queue("celery", no_declare=True)(connection.default_channel)
+        message = queue.get(no_ack=True, accept=["msgpack"])
+    assert message.headers["argsrepr"] == f"[batch {envelope['batch_id']}: 3 rows]"
+    assert message.decode() == [[envelope], {}, {"callbacks": None, "errbacks": None, "chain": None, "chord": None}]
 
 
 def test_health_names_the_broker_kind_and_its_latency(client):
