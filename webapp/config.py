@@ -56,6 +56,9 @@ class Settings(BaseModel):
     # The log buffer ships a batch every interval, or sooner once it holds this many records.
     log_flush_seconds: float = Field(1.0, gt=0, alias="LOG_FLUSH_SECONDS")
     log_batch_size: int = Field(1000, ge=1, le=10_000, alias="LOG_BATCH_SIZE")
+    # A worker that keeps up feeds each batch's COPY 4 KiB at a time, pausing this long after each
+    # slice, so the database's work for a batch comes in small pieces (webapp/logpipe/pacing.py). 0: off.
+    log_copy_pause_ms: float = Field(0.7, ge=0, le=100, alias="LOG_COPY_PAUSE_MS")
     # Records that cannot be published wait in a file per web process, up to this many.
     spool_dir: Path | None = Field(None, alias="SPOOL_DIR")
     spool_max_records: int = Field(200_000, ge=0, alias="SPOOL_MAX_RECORDS")

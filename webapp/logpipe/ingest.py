@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from ..extensions import db
 from ..models import PredictionLog, PredictionLogBatch, QuarantinedBatch
 from .legacy import upgraded
+from .pacing import SLICE_BYTES, CopyPacer
 from .wire import LOG_BATCH_FORMAT, STORED_LOG_FIELDS, encode_log_batch
 
 log = logging.getLogger(__name__)
@@ -57,15 +58,18 @@ class IngestResult:
         return self.received - self.rejected - self.quarantined - self.inserted
 
 
-def write_prediction_log_batch(payload: dict[str, Any] | str | bytes) -> IngestResult:
-    """Store a batch as a web process sent it: a format-2 envelope, or a format-1 JSON string."""
+def write_prediction_log_batch(payload: dict[str, Any] | str | bytes, pacer: CopyPacer | None = None) -> IngestResult:
+    """Store a batch as a web process sent it: a format-2 envelope, or a format-1 JSON string.
+
+    A worker passes its `pacer` (`pacing.py`), which feeds the COPY in slices while it keeps up.
+    """
     if isinstance(payload, (str, bytes)):
         envelope, received, rejected = upgraded(payload)
         if envelope is None:
             return IngestResult(received=received, inserted=0, rejected=rejected)
-        stored = _store(envelope)
+        stored = _store(envelope, pacer)
         return IngestResult(received, stored.inserted, rejected, stored.quarantined, stored.reason)
-    return _store(payload)
+    return _store(payload, pacer)
 
 
 def write_prediction_logs(records: list[dict[str, Any]]) -> IngestResult:
@@ -73,12 +77,15 @@ def write_prediction_logs(records: list[dict[str, Any]]) -> IngestResult:
     return write_prediction_log_batch(encode_log_batch(records))
 
 
-def _store(envelope: Any) -> IngestResult:
+def _store(envelope: Any, pacer: CopyPacer | None = None) -> IngestResult:
     try:
         batch_id, count = _checked(envelope)
-        inserted = _insert(batch_id, count, envelope["rows"])
+        inserted = _insert(batch_id, count, envelope["rows"], pacer)
     except BatchRefused as exc:
         return _quarantine(envelope, str(exc))
+    finally:
+        if pacer is not None:
+            pacer.finished()
     return IngestResult(received=count, inserted=inserted, rejected=0)
 
 
@@ -97,14 +104,14 @@ def _checked(envelope: Any) -> tuple[uuid.UUID, int]:
         raise BatchRefused(f"batch_id: {exc}") from exc
 
 
-def _insert(batch_id: uuid.UUID, count: int, rows: str) -> int:
+def _insert(batch_id: uuid.UUID, count: int, rows: str, pacer: CopyPacer | None) -> int:
     """Rows inserted: `count`, or 0 when the ledger shows the batch stored already."""
     if db.engine.dialect.name == "postgresql":
-        return _insert_postgres(batch_id, count, rows)
+        return _insert_postgres(batch_id, count, pacer.source(rows) if pacer else io.StringIO(rows))
     return _insert_sqlite(batch_id, count, rows)
 
 
-def _insert_postgres(batch_id: uuid.UUID, count: int, rows: str) -> int:
+def _insert_postgres(batch_id: uuid.UUID, count: int, rows: io.StringIO) -> int:
     try:
         with db.engine.begin() as connection:
             cursor = connection.connection.dbapi_connection.cursor()
@@ -112,7 +119,7 @@ def _insert_postgres(batch_id: uuid.UUID, count: int, rows: str) -> int:
             cursor.execute(_CLAIM, (str(batch_id), count))
             if cursor.rowcount == 0:
                 return 0
-            cursor.copy_expert(_COPY, io.StringIO(rows))
+            cursor.copy_expert(_COPY, rows, size=SLICE_BYTES)
             if cursor.rowcount != count:
                 raise BatchRefused(f"the envelope says {count} rows, COPY read {cursor.rowcount}")
     except _REFUSED as exc:
