@@ -13,10 +13,9 @@ from tests.records import log_record
 from webapp import create_app
 from webapp.extensions import db
 from webapp.logpipe.ingest import write_prediction_log_batch
-from webapp.logpipe.pacing import SLICE_BYTES, CopyPacer
+from webapp.logpipe.pacing import SLICE_BYTES, CopyPacer, process_pacer
 from webapp.logpipe.wire import encode_log_batch
 from webapp.models import PredictionLog
-from worker.tasks import _copy_pacer
 
 MODEL_ID = str(uuid.uuid4())
 PAUSE = 0.02
@@ -110,8 +109,7 @@ def test_a_refused_batch_still_counts_as_the_end_of_the_workers_last_batch(app):
 def test_the_worker_paces_by_its_setting(tmp_path):
     worker_app = create_app(make_settings(tmp_path, LOG_COPY_PAUSE_MS=2.5))
     try:
-        with worker_app.app_context():
-            assert _copy_pacer().pause_seconds == 0.0025
-            assert _copy_pacer() is _copy_pacer()  # one per process: it remembers the last batch
+        assert process_pacer(worker_app).pause_seconds == 0.0025
+        assert process_pacer(worker_app) is process_pacer(worker_app)  # it remembers the last batch
     finally:
         shutdown(worker_app)

@@ -22,7 +22,7 @@ from celeryconfig import (
 from webapp.failures.ingest import write_error_batch
 from webapp.feedback.ingest import write_feedback_batch
 from webapp.logpipe.ingest import write_prediction_log_batch
-from webapp.logpipe.pacing import CopyPacer
+from webapp.logpipe.pacing import process_pacer
 from webapp.logpipe.partitions import maintain_partitions
 from webapp.metrics.instruments import observe_batch, observe_refresh
 from webapp.rollouts.evaluate import evaluate_all
@@ -37,7 +37,7 @@ def write_batch(self: Task, payload: dict[str, Any] | str) -> dict[str, int]:
     """Store a batch of prediction logs (`webapp.logpipe.wire`); a redelivered batch inserts nothing twice."""
     started = time.perf_counter()
     try:
-        result = write_prediction_log_batch(payload, pacer=_copy_pacer())
+        result = write_prediction_log_batch(payload, pacer=process_pacer(current_app))
     except UNREACHABLE as exc:
         visibility = self.app.conf.broker_transport_options.get("visibility_timeout")
         raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries, visibility)) from exc
@@ -48,14 +48,6 @@ def write_batch(self: Task, payload: dict[str, Any] | str) -> dict[str, int]:
         "rejected": result.rejected,
         "quarantined": result.quarantined,
     }
-
-
-def _copy_pacer() -> CopyPacer:
-    """The worker process's pacer: it remembers when this process stored its last batch."""
-    extensions = current_app.extensions
-    if "copy_pacer" not in extensions:
-        extensions["copy_pacer"] = CopyPacer(extensions["settings"].log_copy_pause_ms / 1000)
-    return extensions["copy_pacer"]
 
 
 @shared_task(name=WRITE_FEEDBACK_TASK, bind=True, max_retries=None)
