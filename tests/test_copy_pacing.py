@@ -90,20 +90,20 @@ def test_a_paced_copy_is_worked_on_by_postgres_slice_by_slice_and_stored_whole(a
 
 
 def test_a_batch_stored_right_after_another_goes_in_at_full_speed(app):
-    pacer = CopyPacer(PAUSE)
+    pacer, first_batch, second_batch = CopyPacer(PAUSE), batch_of(300), batch_of(300)
     with app.app_context():
-        first = timed(lambda: write_prediction_log_batch(batch_of(300), pacer=pacer))
-        second = timed(lambda: write_prediction_log_batch(batch_of(300), pacer=pacer))
+        first = timed(lambda: write_prediction_log_batch(first_batch, pacer=pacer))
+        second = timed(lambda: write_prediction_log_batch(second_batch, pacer=pacer))
         assert stored_rows() == 600
     assert first >= 10 * PAUSE
     assert second < 4 * PAUSE
 
 
 def test_a_refused_batch_still_counts_as_the_end_of_the_workers_last_batch(app):
-    pacer = CopyPacer(PAUSE)
+    pacer, refused, next_batch = CopyPacer(PAUSE), {**batch_of(3), "count": 5}, batch_of(300)
     with app.app_context():
-        write_prediction_log_batch({**batch_of(3), "count": 5}, pacer=pacer)  # quarantined
-        assert timed(lambda: write_prediction_log_batch(batch_of(300), pacer=pacer)) < 4 * PAUSE
+        write_prediction_log_batch(refused, pacer=pacer)  # quarantined
+        assert timed(lambda: write_prediction_log_batch(next_batch, pacer=pacer)) < 4 * PAUSE
 
 
 def test_the_worker_paces_by_its_setting(tmp_path):
