@@ -89,6 +89,25 @@ def test_a_failing_version_answers_a_json_500_and_the_failure_is_stored_against_
     assert entry["error_count"] == 1
 
 
+def test_a_failing_shadow_leaves_the_answer_alone_and_is_stored_against_its_version(
+    app, client, flaky_family, celery_worker
+):
+    served = register(client, version="1.0.0")
+    flaky = register(client, version="2.0.0", algorithm=FLAKY)
+    activate(client, served["model_id"], 100)
+    assert client.post(f"/models/{flaky['model_id']}/shadow", json={"percent": 100}).status_code == 200
+    response = client.post("/predict", json={"text": "anything", "user_id": "u1"})
+    assert response.status_code == 200 and response.get_json()["model_id"] == served["model_id"]
+    response.close()  # what the WSGI server does once the answer is sent: the shadow runs now
+
+    (error,) = wait_for(lambda: stored_errors(app, flaky["model_id"]), timeout=30, what="the shadow's failure")
+    assert (error.model_version, error.routing, error.status, error.config_version) == ("2.0.0", "shadow", 500, None)
+    assert error.error_class == "tests.test_prediction_errors.ModelCrashed"
+    assert stored_errors(app, served["model_id"]) == []
+    counts = {e["model_id"]: e["error_count"] for e in client.get("/models/stats").get_json()}
+    assert (counts[flaky["model_id"]], counts[served["model_id"]]) == (1, 0)
+
+
 def test_a_successful_prediction_queries_no_database_and_queues_no_failure(app, client):
     model = register(client, version="1.0.0")
     activate(client, model["model_id"], 100)

@@ -21,7 +21,7 @@ ErrorRow = tuple[
     Uuid,  # error_id
     Uuid,  # model_id
     Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_NUL_PATTERN)],  # model_version
-    Literal["sticky", "random", "explicit"],  # routing
+    Literal["sticky", "random", "explicit", "shadow"],  # routing
     Annotated[int, Field(ge=0)] | None,  # config_version
     Annotated[int, Field(ge=500, le=599)],  # status
     Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=NO_NUL_PATTERN)],  # error_class

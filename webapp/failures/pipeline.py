@@ -34,7 +34,7 @@ def encode_error_batch(records: list[dict[str, Any]]) -> str:
 
 
 def failure_record(
-    model_id: str, model_version: str, routing: str, config_version: int, status: int, error: Exception
+    model_id: str, model_version: str, routing: str, config_version: int | None, status: int, error: Exception
 ) -> dict[str, Any]:
     """What a failed prediction leaves behind: the version, the routing, and the class of the error, not its text."""
     return {

@@ -41,7 +41,7 @@ def answer(request: PredictRequest, table: RoutingTable, logs: LogSink, failures
     mirrors = shadow.pick(table, result)
     if not mirrors:
         return Answer(result, None)
-    return Answer(result, partial(shadow.run, mirrors, request.text, request.user_key, result, logs))
+    return Answer(result, partial(shadow.run, mirrors, request.text, request.user_key, result, logs, failures))
 
 
 def predict(request: PredictRequest, table: RoutingTable, logs: LogSink, failures: LogSink) -> PredictionOut:

@@ -2,7 +2,9 @@
 
 The client never waits for a shadow and never sees it: the view hands `run` to the response's close
 hook, which the WSGI server calls once the answer has been sent. A shadow's prediction is logged
-with routing "shadow" and `shadow_of` = the prediction_id of the answer it mirrored.
+with routing "shadow" and `shadow_of` = the prediction_id of the answer it mirrored. A shadow that
+fails is counted against its version like a served failure, with routing "shadow": its error rate
+is evidence before anyone promotes it, and the client, already answered, sees nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from ..failures.pipeline import failure_record
 from ..ids import new_uuid7
 from ..routing.allocation import Arm, RoutingTable
 from ..schemas import PredictionOut
@@ -32,8 +35,10 @@ def pick(table: RoutingTable, served: PredictionOut, rng: random.Random | None =
     return [arm for arm in allocation.shadows if arm.model_id != served.model_id and draw() * 100 < arm.percent]
 
 
-def run(shadows: list[Arm], text: str, user_id: str | None, served: PredictionOut, logs: LogSink) -> None:
-    """Run each shadow on the served request's text and log it; a failing shadow is logged, never raised."""
+def run(
+    shadows: list[Arm], text: str, user_id: str | None, served: PredictionOut, logs: LogSink, failures: LogSink
+) -> None:
+    """Run each shadow on the served request's text and log it; a failing shadow is counted, never raised."""
     for arm in shadows:
         try:
             started = time.perf_counter()
@@ -58,5 +63,7 @@ def run(shadows: list[Arm], text: str, user_id: str | None, served: PredictionOu
                     "shadow_of": served.prediction_id,
                 }
             )
-        except Exception:  # the answer is sent: a failing shadow is logged, never raised to the server
+        except Exception as exc:  # the answer is sent: a failing shadow is counted, never raised to the server
             log.exception("shadow version %s of %s failed", arm.version, arm.name)
+            # The status is the one a served request would have got: the version's failure, a 500.
+            failures.append(failure_record(arm.model_id, arm.version, "shadow", None, 500, exc))
