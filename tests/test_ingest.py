@@ -1,4 +1,4 @@
-"""Ingest of a published batch: stored whole and exactly once, or quarantined whole with its reason."""
+"""Ingest of a published batch: stored exactly once; a row the database refuses is quarantined alone."""
 
 from __future__ import annotations
 
@@ -39,7 +39,10 @@ def records(count: int, **overrides) -> list[dict]:
 
 
 def test_texts_with_csv_and_copy_specials_are_stored_verbatim(any_app):
-    texts = ['a "quoted", comma', "two\nlines\r\nand a tab\t", "back\\slash \\N", "   ", "émoji 😀", "\\."]
+    texts = [
+        'a "quoted", comma', "two\nlines\r\nand a tab\t", "back\\slash \\N", "   ", "émoji 😀", "\\.", "lone\rreturn",
+        "\r", "\\.\n", "\u2028\u2029\ufeff", "\x01\x1f\x7f",
+    ]
     batch = [log_record(MODEL_ID, text=text, user_id=" ") for text in texts]
     with any_app.app_context():
         assert write_prediction_logs(batch).inserted == len(texts)
@@ -98,21 +101,44 @@ def test_a_batch_id_is_derived_from_its_rows():
         {"created_at": "2026-13-45T00:00:00+00:00"},
         {"confidence": 1.5},  # the table's CHECK constraints
         {"prediction": "maybe"},
-        {"text": ""},  # CSV writes it as NULL, which the column refuses
+        {"text": ""},  # the empty text is NULL, which the column refuses
+        {"user_id": "u" * 257},  # past the column's 256 characters
     ],
 )
-def test_a_batch_the_database_refuses_is_quarantined_whole_with_the_reason(app, bad):
+def test_a_row_the_database_refuses_is_quarantined_alone_and_the_rest_stored(app, bad):
     batch = [*records(2), log_record(MODEL_ID, **bad), *records(2)]
     payload = encode_log_batch(batch)
     with app.app_context():
         result = write_prediction_log_batch(payload)
-        assert (result.received, result.inserted, result.quarantined) == (5, 0, 5)
-        assert not any(stored(record["prediction_id"]) for record in batch if record["prediction_id"] != "not-a-uuid")
+        assert (result.received, result.inserted, result.quarantined) == (5, 4, 1)
+        assert [bool(stored(record["prediction_id"])) for record in batch if record is not batch[2]] == [True] * 4
         [entry] = quarantined()
-        assert (str(entry.batch_id), entry.row_count, entry.kind) == (payload["batch_id"], 5, "prediction_logs")
-        assert entry.reason and entry.payload["count"] == 5
-        assert write_prediction_log_batch(payload).quarantined == 5  # redelivered: still one entry
+        assert (entry.row_count, entry.kind) == (1, "prediction_logs")
+        assert entry.reason and entry.payload["count"] == 1 and entry.payload["batch_id"] == str(entry.batch_id)
+        again = write_prediction_log_batch(payload)  # redelivered: the ledger skips it, nothing added
+        assert (again.inserted, again.quarantined) == (0, 0)
         assert len(quarantined()) == 1
+
+
+def test_one_poison_row_among_1000_costs_only_itself(app):
+    batch = records(1000)
+    batch[617] = log_record(MODEL_ID, user_id="9" * 400)
+    with app.app_context():
+        result = write_prediction_logs(batch)
+        assert (result.inserted, result.quarantined) == (999, 1)
+        [entry] = quarantined()
+        assert "character varying(256)" in entry.reason
+        assert batch[617]["prediction_id"] in entry.payload["rows"]
+        assert db.session.scalar(select(func.count()).select_from(PredictionLog)) == 999
+
+
+def test_a_batch_whose_every_row_is_refused_is_quarantined_row_by_row_once(app):
+    payload = encode_log_batch(records(3, prediction="maybe"))
+    with app.app_context():
+        assert write_prediction_log_batch(payload).quarantined == 3
+        assert write_prediction_log_batch(payload).quarantined == 3  # redelivered: each row's entry kept once
+        assert len(quarantined()) == 3
+        assert db.session.get(PredictionLogBatch, uuid.UUID(payload["batch_id"])) is None
 
 
 def test_a_quarantined_batch_keeps_its_rows_for_a_replay(app):
@@ -123,10 +149,17 @@ def test_a_quarantined_batch_keeps_its_rows_for_a_replay(app):
         assert batch[0]["prediction_id"] in entry.payload["rows"]
 
 
+def test_an_envelope_that_says_more_rows_than_it_holds_stores_those_it_holds(app):
+    batch = records(2)
+    with app.app_context():
+        result = write_prediction_log_batch({**encode_log_batch(batch), "count": 3})
+        assert (result.received, result.inserted, result.quarantined) == (3, 2, 0)
+        assert all(stored(record["prediction_id"]) for record in batch)
+
+
 @pytest.mark.parametrize(
     "lie",
     [
-        {"count": 3},  # more than the rows it carries
         {"count": 0},
         {"format": 3},
         {"fields": list(reversed(LOG_FIELDS))},
@@ -148,7 +181,7 @@ def test_health_counts_quarantined_batches_and_rows(client, app):
     with app.app_context():
         write_prediction_logs([log_record(MODEL_ID, text="nul \x00 inside"), *records(2)])
     quarantine = client.get("/health").get_json()["components"]["prediction_logs"]["quarantine"]
-    assert (quarantine["status"], quarantine["batches"], quarantine["rows"]) == ("ok", 1, 3)
+    assert (quarantine["status"], quarantine["batches"], quarantine["rows"]) == ("ok", 1, 1)
 
 
 # Format 1: JSON batches from web processes started before format 2 (a rolling deploy).

@@ -1,10 +1,14 @@
-"""Writes batches of prediction logs to the database: whole, exactly once, or quarantined.
+"""Writes batches of prediction logs to the database: exactly once, a refused row set aside alone.
 
 A format-2 batch (`wire.py`) is stored in one transaction: its id goes into the ledger
 (`prediction_log_batches`) and its rows are COPYed straight into `prediction_logs`. A redelivered
-batch meets its own ledger entry and is skipped whole, so no row needs a uniqueness check. A batch
-the database refuses (a violated constraint, text COPY cannot read, an envelope that lies about
-its rows) is kept whole in `quarantined_batches` with the reason, and counted in /health.
+batch meets its own ledger entry and is skipped whole, so no row needs a uniqueness check.
+
+When the database refuses the COPY for what a row holds (a value too long, text COPY cannot read),
+the batch is stored again in a new transaction, row set by row set (`isolate.py`): every row the
+database accepts is stored, and each one it refuses goes to `quarantined_batches` alone, with its
+reason, as a one-row batch that `flask logs requeue` can ingest once the cause is fixed. An envelope
+this worker cannot read at all is quarantined whole. Both are counted in /health.
 """
 
 from __future__ import annotations
@@ -18,16 +22,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg2
 from sqlalchemy import func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from ..extensions import db
 from ..models import PredictionLog, PredictionLogBatch, QuarantinedBatch
+from .isolate import REFUSED, Refusal, RowsMisread, quarantine_rows, row_key, store_isolating
 from .legacy import upgraded
 from .pacing import SLICE_BYTES, CopyPacer
-from .wire import LOG_BATCH_FORMAT, STORED_LOG_FIELDS, encode_log_batch
+from .wire import LOG_BATCH_FORMAT, STORED_LOG_FIELDS, encode_log_batch, quoted
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +41,7 @@ _CLAIM = (
     "ON CONFLICT (batch_id) DO NOTHING"
 )
 _COPY = f"COPY prediction_logs ({_COLUMN_LIST}) FROM STDIN WITH (FORMAT csv)"
-# What the data, not the database's health, is to blame for: never worth a retry.
-_REFUSED = (psycopg2.DataError, psycopg2.IntegrityError)
+_RELEASE = "DELETE FROM prediction_log_batches WHERE batch_id = %s"
 
 
 class BatchRefused(Exception):
@@ -80,7 +83,12 @@ def write_prediction_logs(records: list[dict[str, Any]]) -> IngestResult:
 def _store(envelope: Any, pacer: CopyPacer | None = None) -> IngestResult:
     try:
         batch_id, count = _checked(envelope)
-        inserted = _insert(batch_id, count, envelope["rows"], pacer)
+        if db.engine.dialect.name != "postgresql":
+            return IngestResult(received=count, inserted=_insert_sqlite(batch_id, count, envelope["rows"]), rejected=0)
+        try:
+            inserted = _insert_postgres(batch_id, count, pacer.source(envelope["rows"]) if pacer else None, envelope)
+        except REFUSED:
+            return _store_isolating(batch_id, count, envelope["rows"])
     except BatchRefused as exc:
         return _quarantine(envelope, str(exc))
     finally:
@@ -104,27 +112,68 @@ def _checked(envelope: Any) -> tuple[uuid.UUID, int]:
         raise BatchRefused(f"batch_id: {exc}") from exc
 
 
-def _insert(batch_id: uuid.UUID, count: int, rows: str, pacer: CopyPacer | None) -> int:
-    """Rows inserted: `count`, or 0 when the ledger shows the batch stored already."""
-    if db.engine.dialect.name == "postgresql":
-        return _insert_postgres(batch_id, count, pacer.source(rows) if pacer else io.StringIO(rows))
-    return _insert_sqlite(batch_id, count, rows)
-
-
-def _insert_postgres(batch_id: uuid.UUID, count: int, rows: io.StringIO) -> int:
-    try:
-        with db.engine.begin() as connection:
-            cursor = connection.connection.dbapi_connection.cursor()
-            # A concurrent delivery of the same batch waits here for this one's commit, then skips.
-            cursor.execute(_CLAIM, (str(batch_id), count))
-            if cursor.rowcount == 0:
-                return 0
-            cursor.copy_expert(_COPY, rows, size=SLICE_BYTES)
-            if cursor.rowcount != count:
-                raise BatchRefused(f"the envelope says {count} rows, COPY read {cursor.rowcount}")
-    except _REFUSED as exc:
-        raise BatchRefused(f"{type(exc).__name__}: {str(exc).strip()}") from exc
+def _insert_postgres(batch_id: uuid.UUID, count: int, source: io.IOBase | None, envelope: dict[str, Any]) -> int:
+    """Rows inserted: `count`, or 0 when the ledger shows the batch stored already; raises what
+    the database refuses, the whole batch undone."""
+    with db.engine.begin() as connection:
+        cursor = connection.connection.dbapi_connection.cursor()
+        # A concurrent delivery of the same batch waits here for this one's commit, then skips.
+        cursor.execute(_CLAIM, (str(batch_id), count))
+        if cursor.rowcount == 0:
+            return 0
+        cursor.copy_expert(_COPY, source or io.StringIO(envelope["rows"]), size=SLICE_BYTES)
+        if cursor.rowcount != count:
+            raise RowsMisread(f"the envelope says {count} rows, COPY read {cursor.rowcount}")
     return count
+
+
+def _store_isolating(batch_id: uuid.UUID, count: int, rows: str) -> IngestResult:
+    """The batch again, in one new transaction: each row the database accepts, each it refuses set aside."""
+    lines = _lines(rows)
+    with db.engine.begin() as connection:
+        cursor = connection.connection.dbapi_connection.cursor()
+        cursor.execute(_CLAIM, (str(batch_id), count))
+        if cursor.rowcount == 0:  # another delivery stored it meanwhile
+            return IngestResult(received=count, inserted=0, rejected=0)
+        inserted, refused = store_isolating(cursor, lines, _copy_lines)
+        quarantine_rows(cursor, "prediction_logs", [_quarantined_row(batch_id, len(lines), r) for r in refused])
+        if inserted == 0:
+            # Nothing of it is stored: its quarantine entries alone keep a redelivery from adding them
+            # twice, and a one-row batch requeued under its own id can still be claimed.
+            cursor.execute(_RELEASE, (str(batch_id),))
+    reason = None
+    if refused:
+        reason = f"{len(refused)} of {len(lines)} rows refused; the first: {refused[0].reason}"
+        log.error("stored %d rows of batch %s; %s", inserted, batch_id, reason)
+    return IngestResult(count, inserted, 0, quarantined=len(refused), reason=reason)
+
+
+def _lines(rows: str) -> list[str]:
+    """A batch's CSV text as one line per row, each field quoted again (an empty field stays NULL)."""
+    return [
+        ",".join(quoted(field) if field else "" for field in fields) + "\n"
+        for fields in csv.reader(io.StringIO(rows, newline=""))
+    ]
+
+
+def _copy_lines(cursor: Any, lines: list[str]) -> int:
+    cursor.copy_expert(_COPY, io.StringIO("".join(lines)), size=SLICE_BYTES)
+    if cursor.rowcount != len(lines):
+        raise RowsMisread(f"{len(lines)} rows given, COPY read {cursor.rowcount}")
+    return len(lines)
+
+
+def _quarantined_row(batch_id: uuid.UUID, rows: int, refusal: Refusal) -> tuple[uuid.UUID, str, dict[str, Any]]:
+    """A refused row as a one-row batch of its own: its key, its reason, and an envelope requeue can ingest."""
+    key = batch_id if rows == 1 else row_key(batch_id, refusal.index)
+    envelope = {
+        "format": LOG_BATCH_FORMAT,
+        "batch_id": str(key),
+        "fields": list(STORED_LOG_FIELDS),
+        "count": 1,
+        "rows": refusal.row,
+    }
+    return key, refusal.reason, envelope
 
 
 def _insert_sqlite(batch_id: uuid.UUID, count: int, rows: str) -> int:

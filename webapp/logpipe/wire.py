@@ -6,12 +6,12 @@ Prediction logs travel as an envelope around rows already in the form Postgres' 
 
 sent with Celery's msgpack serializer, so each text crosses every layer once, as a copy: no JSON
 escaping, no base64, no second encoding inside the task message. The worker checks the envelope,
-not the rows: the web built them from validated requests, and the table's constraints catch the rest.
+not the rows: the web built them from validated requests, and a row the database still refuses is
+set aside alone (`ingest.py`), never with its batch.
 
 Each record becomes its CSV line as it is buffered, on the request thread that made it
-(`log_row`), so the shipping thread only joins the lines. Encoding a 1,000-row batch at once took
-about 4.5 ms of a web worker's CPU, several times a second: the requests served meanwhile waited for
-the GIL, and the answers' latency grew a tail from the 90th percentile up (README, Benchmarks).
+(`log_row`), so the shipping thread only joins the lines: encoding a whole batch at once held the
+GIL long enough for the answers served meanwhile to wait (docs/benchmarks.md).
 
 `batch_id` is derived from the batch's rows, so a batch re-sent from the spool, or redelivered by
 the broker, carries the same id and the worker's ledger skips it whole.
@@ -22,7 +22,6 @@ string `{"fields": [...], "rows": [[...], ...]}`, each row in its fields' order.
 
 from __future__ import annotations
 
-import csv
 import json
 import uuid
 from typing import Any
@@ -57,25 +56,32 @@ _BATCH_NAMESPACE = uuid.UUID("6f0b8c1e-2f43-4a57-9d51-0c4f6b1f8a20")
 FEEDBACK_FIELDS = ("prediction_id", "label", "reward", "received_at")
 
 
-class _Echo:
-    """A csv writer's file that hands the line back: `writerow` returns what `write` returns."""
-
-    def write(self, line: str) -> str:
-        return line
-
-
-_ECHO = _Echo()
-
-
 def log_row(record: dict[str, Any]) -> str:
     """A prediction log record (a dict keyed by `LOG_FIELDS`) as one line of the CSV text COPY reads.
 
-    None becomes an empty unquoted field, which COPY reads as NULL. A writer per call (0.6 µs): a
-    shared one builds each row in a buffer of its own, which another thread could enter while a
-    field is turned into text.
+    Every text is quoted, whatever it holds: a lone carriage return, a `\\.` (COPY's end-of-data
+    mark) or a quote then reach COPY as data. Python's csv module quotes a lone carriage return only
+    from 3.11.9 on, and an unquoted one ends the row early, which cost every row of its batch. None
+    and the empty text become an empty unquoted field, which COPY reads as NULL (no field the API
+    accepts is empty, and a row read back for isolation cannot tell the two apart); numbers go as
+    Python writes them.
     """
-    fields = [*(record.get(field) for field in LOG_FIELDS), latency_bucket(record["latency_ms"])]
-    return csv.writer(_ECHO, lineterminator="\n").writerow(fields)
+    fields = []
+    for field in LOG_FIELDS:
+        value = record.get(field)
+        if value is None:
+            fields.append("")
+        elif value.__class__ is str:
+            fields.append(quoted(value) if value else "")
+        else:
+            fields.append(str(value))
+    fields.append(str(latency_bucket(record["latency_ms"])))
+    return ",".join(fields) + "\n"
+
+
+def quoted(text: str) -> str:
+    """One CSV field that COPY reads back as exactly `text`."""
+    return '"' + text.replace('"', '""') + '"'
 
 
 def encode_log_rows(rows: list[str]) -> dict[str, Any]:
