@@ -7,7 +7,11 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
-RUN useradd --create-home app && mkdir -p instance && chown app instance
+# The spool directory exists in the image, the app user's and private to it, so that a fresh named volume
+# mounted there (docker-compose.yml's web-spool) starts with that owner and mode.
+RUN useradd --create-home app \
+    && install -d -o app -g app instance \
+    && install -d -o app -g app -m 0700 instance/spool
 USER app
 
 EXPOSE 8000
