@@ -62,6 +62,9 @@ class Settings(BaseModel):
     # Records that cannot be published wait in a file per web process, up to this many.
     spool_dir: Path | None = Field(None, alias="SPOOL_DIR")
     spool_max_records: int = Field(200_000, ge=0, alias="SPOOL_MAX_RECORDS")
+    # ...and up to this many bytes (per process and stream): 200,000 typical rows take 40-80 MB, but rows
+    # with 5,000-character texts would take 1 GB; past either bound a batch is dropped whole and counted.
+    spool_max_bytes: int = Field(256 * 1024 * 1024, ge=0, alias="SPOOL_MAX_BYTES")
     # Longest a connection to the broker may take (an AMQP handshake on a busy machine takes some of it).
     # A dead broker refuses at once; this bounds one that does not answer.
     broker_timeout_seconds: float = Field(2.0, gt=0, alias="BROKER_TIMEOUT_SECONDS")

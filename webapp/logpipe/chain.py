@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from celery import Celery
 
+from celeryconfig import WRITE_BATCH_TASK, WRITE_ERRORS_TASK, WRITE_FEEDBACK_TASK
+
 from ..config import Settings
+from ..metrics.instruments import count_spool_damaged
 from .buffer import LogBuffer
 from .publisher import CeleryPublisher
 from .shipper import Observe, Shipper
 from .spool import Spool
+
+# The `stream` label of a chain's metrics, by the task its batches travel as.
+STREAMS = {WRITE_BATCH_TASK: "prediction_logs", WRITE_FEEDBACK_TASK: "feedback", WRITE_ERRORS_TASK: "errors"}
 
 
 def shipping_buffer(
@@ -41,7 +48,12 @@ def shipping_buffer(
     )
     shipper = Shipper(
         publisher.publish,
-        Spool(directory, settings.spool_max_records),
+        Spool(
+            directory,
+            settings.spool_max_records,
+            settings.spool_max_bytes,
+            on_damaged=partial(count_spool_damaged, STREAMS.get(task_name, task_name)),
+        ),
         encode,
         observe=observe,
     )

@@ -71,11 +71,15 @@ class Shipper:
         """Re-publish spooled records if the retry interval has passed."""
         if self._broker_down() or not self._spool.has_work():
             return
+        damaged_before = self._spool.damaged_lines
         try:
             sent = self._spool.drain(self._publish)
         except BrokerUnavailable as exc:
             self._mark_down(exc)
             return
+        finally:
+            if self._spool.damaged_lines != damaged_before:  # lines set aside: /health must show them
+                self._counters_dirty = True
         self._mark_up()
         if sent:
             self._count("respooled_published", sent)
@@ -84,7 +88,7 @@ class Shipper:
     def save_counters(self, directory: Path, force: bool = False) -> None:
         """Leave the counters for /health: at most once a second, unless forced (a flush or a close)."""
         if self._counters_dirty and (force or self._clock() >= self._counters_due):
-            write_counters(directory, self.counters)
+            write_counters(directory, {**self.counters, "damaged_lines": self._spool.damaged_lines})
             self._counters_dirty = False
             self._counters_due = self._clock() + COUNTERS_SECONDS
 
@@ -105,15 +109,16 @@ class Shipper:
     def _to_spool(self, payload: Any, count: int) -> None:
         try:
             dropped = self._spool.write(payload, count)
+            bound = self._spool.refused_by  # "N records" or "N bytes": the bound the batch did not fit
         except OSError as exc:  # disk full or unwritable: nowhere left to keep them
             log.error("cannot write the log spool at %s: %s", self._spool.directory, exc)
-            dropped = count
+            dropped, bound = count, "unwritable"
         self._count("spooled", count - dropped)
         if dropped:
             self._count("dropped", dropped)
             log.error(
-                "log spool full (%d records): dropped %d prediction logs, %d dropped so far",
-                self._spool.max_records,
+                "log spool full (%s): dropped %d prediction logs, %d dropped so far",
+                bound,
                 dropped,
                 self.counters["dropped"],
             )

@@ -46,6 +46,11 @@ BATCHES_WRITTEN = Counter("router_worker_batches_written", "Prediction log batch
 BATCH_SECONDS = Histogram("router_worker_batch_write_seconds", "Time to store one batch", buckets=BATCH_BUCKETS)
 REJECTED_BATCHES = Counter("router_worker_rejected_batches", "Batches with at least one record rejected as malformed")
 REJECTED_RECORDS = Counter("router_worker_rejected_records", "Log records rejected as malformed")
+SPOOL_DAMAGED_LINES = Counter(
+    "router_spool_damaged_lines",
+    "Unreadable spool lines set aside (in the spool's damaged/ directory) so the rest could be re-published",
+    ["stream"],
+)
 REFRESH_SECONDS = Histogram("router_stats_refresh_seconds", "Duration of one stats refresh", buckets=REFRESH_BUCKETS)
 REFRESH_ROWS = Counter("router_stats_refresh_rows", "Prediction log rows folded into the statistics")
 
@@ -81,6 +86,11 @@ def observe_request(endpoint: str, method: str, status: int, seconds: float) -> 
 def count_log_records(state: str, amount: int) -> None:
     """Log records that reached `state` (buffered, published, spooled, dropped, respooled_published)."""
     PENDING.inc(_log_children[state], amount)
+
+
+def count_spool_damaged(stream: str, lines: int) -> None:
+    """Spool lines of `stream` (prediction_logs, feedback, errors) set aside as unreadable: rare, so written at once."""
+    SPOOL_DAMAGED_LINES.labels(stream=stream).inc(lines)
 
 
 def observe_config_version(version: int) -> None:
