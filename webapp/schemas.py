@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -17,6 +18,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from .inference import PREDICTORS
 
@@ -25,13 +27,43 @@ SEMVER_PATTERN = (
     r"(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$"
 )
 MAX_TEXT_CHARS = 5000
-# Postgres text cannot store NUL; a prediction whose log cannot be stored must not be answered.
+MAX_USER_ID_CHARS = 256  # the log's user_id column
+# The worker's row validators (format-1 batches, failures); requests say it in words (`_storable`).
 NO_NUL_PATTERN = r"^[^\x00]*$"
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
+
+def _storable(value: str) -> str:
+    # Postgres text cannot hold NUL, and a prediction whose log cannot be stored must not be answered.
+    # JSON parsing already refuses what is not a character (a lone surrogate): every other one is stored.
+    if "\x00" in value:
+        raise PydanticCustomError(
+            "nul_character", "must not contain the NUL character (\\u0000), which the log cannot store"
+        )
+    return value
+
+
+def _decimal_string(value: Any) -> Any:
+    # An integer user_id is its decimal string, then bound like any other: 2^63 and 10^300 alike.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
 ModelName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9._-]{1,64}$")]
 SemVer = Annotated[str, StringConstraints(pattern=SEMVER_PATTERN, max_length=64)]
-UserId = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=NO_NUL_PATTERN)]
+UserId = Annotated[
+    Annotated[str, StringConstraints(min_length=1, max_length=MAX_USER_ID_CHARS), AfterValidator(_storable)],
+    BeforeValidator(_decimal_string),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "minLength": 1, "maxLength": MAX_USER_ID_CHARS},
+                {"type": "integer", "description": "taken as its decimal string, 256 digits at most"},
+            ]
+        }
+    ),
+]
 
 
 def _number_only(value: Any) -> Any:
@@ -77,7 +109,7 @@ class QueryModel(BaseModel):
 class RegisterModel(RequestModel):
     name: ModelName = Field(description="1 to 64 of a-z 0-9 . _ -")
     version: SemVer = Field(description="A semantic version, e.g. 1.0.0")
-    description: Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL_PATTERN)] | None = None
+    description: Annotated[str, StringConstraints(max_length=2000), AfterValidator(_storable)] | None = None
     accuracy: Annotated[float, Field(ge=0, le=1)] | None = None
     algorithm: str | None = Field(
         default=None,
@@ -173,17 +205,19 @@ class ModelListQuery(QueryModel):
 
 class PredictRequest(RequestModel):
     text: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_CHARS, pattern=NO_NUL_PATTERN)
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_CHARS),
+        AfterValidator(_storable),
     ]
-    user_id: Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=NO_NUL_PATTERN)] | int | None = (
-        Field(default=None, description="Sticky routing key; requests without one are routed at random")
+    user_id: UserId | None = Field(
+        default=None, description="Sticky routing key; requests without one are routed at random"
     )
     model: ModelName | None = Field(default=None, description="Model name; default: the only active one")
     model_version: SemVer | None = Field(default=None, description="Serve this active version explicitly")
 
     @property
     def user_key(self) -> str | None:
-        return None if self.user_id is None else str(self.user_id)
+        return self.user_id
 
 
 class PredictionOut(BaseModel):

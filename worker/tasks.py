@@ -55,10 +55,15 @@ def write_feedback(self: Task, payload: str) -> dict[str, int]:
     """Store a batch of feedback; the latest feedback per prediction wins, so redelivery is harmless."""
     try:
         result = write_feedback_batch(payload)
-    except (OperationalError, InterfaceError) as exc:
+    except UNREACHABLE as exc:
         visibility = self.app.conf.broker_transport_options.get("visibility_timeout")
         raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries, visibility)) from exc
-    return {"received": result.received, "written": result.inserted, "rejected": result.rejected}
+    return {
+        "received": result.received,
+        "written": result.inserted,
+        "rejected": result.rejected,
+        "quarantined": result.quarantined,
+    }
 
 
 @shared_task(name=WRITE_ERRORS_TASK, bind=True, max_retries=None)
@@ -66,10 +71,15 @@ def write_errors(self: Task, payload: str) -> dict[str, int]:
     """Store a batch of failed predictions; each has its own id, so redelivery inserts nothing twice."""
     try:
         result = write_error_batch(payload)
-    except (OperationalError, InterfaceError) as exc:
+    except UNREACHABLE as exc:
         visibility = self.app.conf.broker_transport_options.get("visibility_timeout")
         raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries, visibility)) from exc
-    return {"received": result.received, "inserted": result.inserted, "rejected": result.rejected}
+    return {
+        "received": result.received,
+        "inserted": result.inserted,
+        "rejected": result.rejected,
+        "quarantined": result.quarantined,
+    }
 
 
 @shared_task(name=REFRESH_STATS_TASK)

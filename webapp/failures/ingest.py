@@ -1,15 +1,22 @@
-"""Writes batches of failure records to prediction_errors: validated, one statement, idempotent."""
+"""Writes batches of failure records to prediction_errors: validated, one statement, idempotent.
+
+A row that fails validation, or that Postgres refuses, goes to quarantine alone with its reason
+(`logpipe/isolate.py`); the rest of its batch is stored.
+"""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
 
+from psycopg2.extras import execute_values
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, TypeAdapter
 
 from ..extensions import db, upsert_into
 from ..logpipe.batches import BatchFormat, decode
 from ..logpipe.ingest import IngestResult
+from ..logpipe.isolate import content_key, quarantine_rows, store_isolating
 from ..schemas import NO_NUL_PATTERN, UUID_PATTERN
 from .pipeline import ERROR_FIELDS
 from .tables import PredictionError
@@ -37,27 +44,37 @@ class ErrorBatch(BaseModel):
 ERROR_BATCH = BatchFormat("prediction errors", ERROR_FIELDS, ErrorBatch, TypeAdapter(ErrorRow))
 
 
+_INSERT = (
+    "INSERT INTO prediction_errors (error_id, model_id, model_version, routing, config_version, status,"
+    " error_class, created_at) VALUES %s ON CONFLICT (error_id) DO NOTHING"
+)
+
+
 def write_error_batch(payload: str | bytes) -> IngestResult:
     """Store a batch as the web process encoded it; a row already stored (a redelivery) is skipped."""
-    rows, received = decode(payload, ERROR_BATCH)
-    values = [
-        {
-            "error_id": uuid.UUID(error_id),
-            "model_id": uuid.UUID(model_id),
-            "model_version": model_version,
-            "routing": routing,
-            "config_version": config_version,
-            "status": status,
-            "error_class": error_class,
-            "created_at": created_at,
-        }
-        for error_id, model_id, model_version, routing, config_version, status, error_class, created_at in rows
-    ]
-    inserted = _insert(values) if values else 0
-    return IngestResult(received=received, inserted=inserted, rejected=received - len(rows))
+    decoded = decode(payload, ERROR_BATCH)
+    if db.engine.dialect.name != "postgresql":
+        inserted = _insert_sqlite(decoded.rows) if decoded.rows else 0
+        return IngestResult(received=decoded.received, inserted=inserted, rejected=len(decoded.refused))
+    with db.engine.begin() as connection:
+        cursor = connection.connection.dbapi_connection.cursor()
+        inserted, refusals = store_isolating(cursor, decoded.rows, _insert) if decoded.rows else (0, [])
+        entries = [*decoded.refused, *(([*r.row[:-1], r.row[-1].isoformat()], r.reason) for r in refusals)]
+        kind = "prediction_errors"
+        quarantine_rows(cursor, kind, [(content_key(kind, row), why, row) for row, why in entries])
+    # Rejected: refused by validation; quarantined: refused by the database. Both wait in quarantine.
+    return IngestResult(decoded.received, inserted, rejected=len(decoded.refused), quarantined=len(refusals))
 
 
-def _insert(values: list[dict]) -> int:
+def _insert(cursor: Any, rows: Sequence[tuple]) -> int:
+    execute_values(cursor, _INSERT, rows, page_size=len(rows))
+    return cursor.rowcount
+
+
+def _insert_sqlite(rows: list[tuple]) -> int:
+    values = [dict(zip(ERROR_FIELDS, row, strict=True)) for row in rows]
+    for value in values:
+        value["error_id"], value["model_id"] = uuid.UUID(value["error_id"]), uuid.UUID(value["model_id"])
     statement = upsert_into(PredictionError.__table__).values(values)
     statement = statement.on_conflict_do_nothing(index_elements=["error_id"])
     with db.engine.begin() as connection:

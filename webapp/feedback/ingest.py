@@ -4,13 +4,17 @@
 the first, unless it is older (a redelivered batch never undoes a newer feedback). Every write
 moves the row into the stats refresh's next window: on Postgres it sets `txid` to the writing
 transaction, on SQLite `revision` past every earlier one.
+
+A row that fails validation, or that Postgres refuses, goes to quarantine alone with its reason
+(`logpipe/isolate.py`); the rest of its batch is stored.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 from psycopg2.extras import execute_values
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, TypeAdapter
@@ -21,6 +25,7 @@ from ..experiments.tables import Feedback
 from ..extensions import db
 from ..logpipe.batches import BatchFormat, decode
 from ..logpipe.ingest import IngestResult
+from ..logpipe.isolate import Refusal, content_key, quarantine_rows, store_isolating
 from ..logpipe.wire import FEEDBACK_FIELDS
 from ..schemas import UUID_PATTERN, Label
 
@@ -53,32 +58,38 @@ FEEDBACK_BATCH = BatchFormat("feedback", FEEDBACK_FIELDS, FeedbackBatch, TypeAda
 
 def write_feedback_batch(payload: str | bytes) -> IngestResult:
     """Store a batch as the web process encoded it; the latest feedback per prediction wins."""
-    rows, received = decode(payload, FEEDBACK_BATCH)
-    rows = [row for row in rows if _has_outcome(row)]
+    decoded = decode(payload, FEEDBACK_BATCH)
+    refused = list(decoded.refused)
     latest: dict[str, tuple] = {}
-    for prediction_id, label, reward, received_at in rows:
+    for row in decoded.rows:
+        prediction_id, label, reward, received_at = row
+        if label is None and reward is None:
+            refused.append((list(row), "neither label nor reward"))
+            continue
         key = prediction_id.lower()
         if key not in latest or latest[key][3] <= received_at:
             latest[key] = (key, label, None if reward is None else round(reward, 4), received_at)
     ordered = [latest[key] for key in sorted(latest)]  # one lock order with the stats refresh: no deadlocks
-    written = _upsert(ordered) if ordered else 0
-    return IngestResult(received=received, inserted=written, rejected=received - len(rows))
+    if db.engine.dialect.name != "postgresql":
+        written = _upsert_sqlite(ordered) if ordered else 0
+        return IngestResult(received=decoded.received, inserted=written, rejected=len(refused))
+    with db.engine.begin() as connection:
+        cursor = connection.connection.dbapi_connection.cursor()
+        written, refusals = store_isolating(cursor, ordered, _upsert) if ordered else (0, [])
+        entries = [*refused, *map(_refused_row, refusals)]
+        quarantine_rows(cursor, "feedback", [(content_key("feedback", row), why, row) for row, why in entries])
+    # Rejected: refused by validation; quarantined: refused by the database. Both wait in quarantine.
+    return IngestResult(decoded.received, written, rejected=len(refused), quarantined=len(refusals))
 
 
-def _has_outcome(row: tuple) -> bool:
-    if row[1] is None and row[2] is None:
-        log.error("rejected feedback %s: neither label nor reward", row[0])
-        return False
-    return True
+def _refused_row(refusal: Refusal) -> tuple[list, str]:
+    prediction_id, label, reward, received_at = refusal.row
+    return [prediction_id, label, reward, received_at.isoformat()], refusal.reason
 
 
-def _upsert(rows: list[tuple]) -> int:
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.begin() as connection:
-            cursor = connection.connection.dbapi_connection.cursor()
-            execute_values(cursor, _UPSERT_POSTGRES, [(*row, 0) for row in rows], page_size=len(rows))
-            return cursor.rowcount
-    return _upsert_sqlite(rows)
+def _upsert(cursor: Any, rows: Sequence[tuple]) -> int:
+    execute_values(cursor, _UPSERT_POSTGRES, [(*row, 0) for row in rows], page_size=len(rows))
+    return cursor.rowcount
 
 
 def _upsert_sqlite(rows: list[tuple]) -> int:

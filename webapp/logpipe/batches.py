@@ -2,14 +2,15 @@
 
 Prediction logs and feedback share this: a batch names its fields and carries rows in that order.
 A batch whose fields disagree with the worker's is our own bug, logged and counted, never retried;
-a batch that fails as a whole keeps its good rows and logs each bad one.
+a batch that fails as a whole keeps its good rows and hands back each bad one with its reason, for
+the caller to quarantine.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -30,45 +31,55 @@ class BatchFormat:
     oldest_fields: int | None = None
 
 
-def decode(payload: str | bytes, batch_format: BatchFormat) -> tuple[list[tuple], int]:
-    """The valid rows of a batch, and how many rows it held."""
+@dataclass
+class Decoded:
+    """A batch's valid rows, how many rows it held, and what was refused (a row or the whole payload) and why."""
+
+    rows: list[tuple]
+    received: int
+    refused: list[tuple[Any, str]] = field(default_factory=list)
+
+
+def decode(payload: str | bytes, batch_format: BatchFormat) -> Decoded:
+    """The valid rows of a batch; whatever is not valid comes back with its reason, never silently dropped."""
     try:
         batch = batch_format.batch.model_validate_json(payload)
     except ValidationError:
         return _salvage(payload, batch_format)
     rows: list[tuple] = batch.rows  # type: ignore[attr-defined]
     if tuple(batch.fields) != batch_format.fields:  # type: ignore[attr-defined]
-        log.error(
-            "rejected a batch of %d %s: fields %s, expected %s",
-            len(rows),
-            batch_format.kind,
-            batch.fields,  # type: ignore[attr-defined]
-            batch_format.fields,
-        )
-        return [], len(rows)
-    return rows, len(rows)
+        reason = f"fields {batch.fields}, expected {list(batch_format.fields)}"  # type: ignore[attr-defined]
+        log.error("rejected a batch of %d %s: %s", len(rows), batch_format.kind, reason)
+        return Decoded([], len(rows), [(_text(payload), reason)])
+    return Decoded(rows, len(rows))
 
 
-def _salvage(payload: str | bytes, batch_format: BatchFormat) -> tuple[list[tuple], int]:
+def _salvage(payload: str | bytes, batch_format: BatchFormat) -> Decoded:
     try:
         document = json.loads(payload)
         fields, raw_rows = document["fields"], document["rows"]
     except (ValueError, TypeError, KeyError) as exc:
         log.error("rejected an undecodable batch of %s: %s", batch_format.kind, exc)
-        return [], 1
+        return Decoded([], 1, [(_text(payload), f"not a batch: {exc}")])
     fields, raw_rows = _padded(fields, raw_rows, batch_format)
     if not isinstance(raw_rows, list) or fields != list(batch_format.fields):
         log.error("rejected a batch of %s with fields %s", batch_format.kind, fields)
-        return [], len(raw_rows) if isinstance(raw_rows, list) else 1
-    rows = []
+        received = len(raw_rows) if isinstance(raw_rows, list) else 1
+        return Decoded([], received, [(_text(payload), f"fields {fields}, expected {list(batch_format.fields)}")])
+    decoded = Decoded([], len(raw_rows))
     for raw in raw_rows:
         try:
             # Re-encoded so each row meets the same JSON validator as the whole batch did.
-            rows.append(batch_format.row.validate_json(json.dumps(raw)))
+            decoded.rows.append(batch_format.row.validate_json(json.dumps(raw)))
         except ValidationError as exc:
-            key = raw[0] if isinstance(raw, list) and raw else None
-            log.error("rejected one of a batch of %s (%s): %s", batch_format.kind, key, exc)
-    return rows, len(raw_rows)
+            reason = "; ".join(f"{error['loc']}: {error['msg']}" for error in exc.errors(include_url=False))
+            log.error("rejected one of a batch of %s: %s", batch_format.kind, reason)
+            decoded.refused.append((raw, reason))
+    return decoded
+
+
+def _text(payload: str | bytes) -> str:
+    return payload.decode("utf-8", "backslashreplace") if isinstance(payload, bytes) else payload
 
 
 def _padded(fields: Any, raw_rows: Any, batch_format: BatchFormat) -> tuple[Any, Any]:

@@ -55,10 +55,10 @@ LOG_BATCH = BatchFormat("prediction logs", LOG_FIELDS, LogBatch, TypeAdapter(Log
 def upgraded(payload: str | bytes) -> tuple[dict[str, Any] | None, int, int]:
     """A format-1 batch as a format-2 envelope of its valid rows (None if none is), how many rows
     it held, and how many were rejected."""
-    rows, received = decode(payload, LOG_BATCH)
-    records = list({record["prediction_id"]: record for record in map(_record, rows)}.values())
+    decoded = decode(payload, LOG_BATCH)
+    records = list({record["prediction_id"]: record for record in map(_record, decoded.rows)}.values())
     envelope = encode_log_batch(records) if records else None
-    return envelope, received, received - len(rows)
+    return envelope, decoded.received, decoded.received - len(decoded.rows)
 
 
 def _record(row: tuple) -> dict[str, Any]:
