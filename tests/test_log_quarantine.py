@@ -67,3 +67,29 @@ def test_requeue_of_an_unknown_batch_exits_1(app):
     result = app.test_cli_runner().invoke(args=["logs", "requeue", "424242", "--json"])
     assert result.exit_code == 1
     assert json.loads(result.stderr)["error"]["code"] == "not_found"
+
+
+def test_a_refused_row_is_requeued_alone_once_what_refused_it_is_fixed(app):
+    batch = [log_record(MODEL_ID), log_record(MODEL_ID, prediction="maybe"), log_record(MODEL_ID)]
+    with app.app_context():
+        write_prediction_logs(batch)
+        [entry_id] = quarantined_ids()
+        entry = db.session.get(QuarantinedBatch, entry_id)
+        entry.payload = {**entry.payload, "rows": entry.payload["rows"].replace('"maybe"', '"neutral"')}  # the fix
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["logs", "requeue", str(entry_id), "--json"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert stored_rows() == 3 and quarantined_ids() == []
+
+
+def test_feedback_waiting_in_quarantine_is_not_requeued_as_prediction_logs(app):
+    with app.app_context():
+        entry = QuarantinedBatch(kind="feedback", reason="refused", row_count=1, payload=["not-a-uuid", "positive"])
+        db.session.add(entry)
+        db.session.commit()
+        entry_id = entry.id
+    result = app.test_cli_runner().invoke(args=["logs", "requeue", str(entry_id)])
+    assert result.exit_code == 1 and "only prediction logs are requeued" in result.output
+    with app.app_context():
+        assert quarantined_ids() == [entry_id] and stored_rows() == 0

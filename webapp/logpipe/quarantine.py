@@ -27,6 +27,7 @@ def quarantined_batches(limit: int = 100) -> list[dict[str, Any]]:
         {
             "id": row.id,
             "batch_id": row.batch_id and str(row.batch_id),
+            "kind": row.kind,
             "rows": row.row_count,
             "reason": row.reason,
             "quarantined_at": row.quarantined_at.isoformat(),
@@ -40,6 +41,8 @@ def requeue(quarantine_id: int) -> Requeued:
     entry = db.session.get(QuarantinedBatch, quarantine_id)
     if entry is None:
         raise NotFound(f"no quarantined batch {quarantine_id}")
+    if entry.kind != "prediction_logs":  # feedback and failure rows wait for a person to read them
+        raise Conflict(f"entry {quarantine_id} holds {entry.kind.replace('_', ' ')}; only prediction logs are requeued")
     payload = entry.payload
     db.session.rollback()  # the ingest writes in a transaction of its own
     result = write_prediction_log_batch(payload)
