@@ -200,7 +200,7 @@ class QuarantinedBatch(db.Model):
     reason: Mapped[str] = mapped_column(Text)
     row_count: Mapped[int] = mapped_column(Integer)
     payload: Mapped[Any] = mapped_column(JSON)
-    quarantined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    quarantined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)  # retention
 
 
 class ModelStats(db.Model):

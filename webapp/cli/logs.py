@@ -1,16 +1,22 @@
-"""`flask logs partitions|maintain|quarantine|requeue`: the log's partitions, retention and quarantine."""
+"""`flask logs partitions|maintain|quarantine|requeue|purge-quarantine`: partitions, retention, quarantine."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
+from datetime import timedelta
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from ..audit.trail import current_actor
 from ..logpipe.partitions import MaintenanceResult, Partition, list_partitions, maintain_partitions
 from ..logpipe.quarantine import quarantined_batches, requeue
+from ..logpipe.retention import purge_quarantine
 from .common import emit, ops_command
+
+log = logging.getLogger(__name__)
 
 logs_cli = AppGroup("logs", help="The prediction log's partitions and retention.")
 
@@ -27,6 +33,7 @@ def _maintenance_lines(result: MaintenanceResult) -> list[str]:
         f"moved {result.moved_from_default} rows out of the default partition",
         f"dropped {len(result.dropped)} partitions: {', '.join(result.dropped) or '-'}",
         f"deleted {result.deleted_rows} rows older than {result.retained_from}",
+        *(f"expired {count} {kind} rows older than {result.retained_from}" for kind, count in result.expired.items()),
     ]
 
 
@@ -67,3 +74,26 @@ def requeue_command(quarantine_id: int, as_json: bool) -> None:
     """Ingest a quarantined batch again, once what refused it is fixed; exit 1 if it is still refused."""
     result = requeue(quarantine_id)
     emit(asdict(result), as_json, lambda: [f"batch {quarantine_id}: {result.inserted} rows stored"])
+
+
+@logs_cli.command("purge-quarantine")
+@click.option(
+    "--older-than",
+    "older_than_days",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="DAYS",
+    help="Only batches quarantined more than DAYS days ago (default: every batch).",
+)
+@click.option("--kind", default=None, help="Only entries of this kind: prediction_logs, feedback, prediction_errors.")
+@ops_command
+def purge_quarantine_command(older_than_days: int | None, kind: str | None, as_json: bool) -> None:
+    """Delete quarantined batches for good (their rows are not stored); prints how many batches and rows went."""
+    older_than = None if older_than_days is None else timedelta(days=older_than_days)
+    purged = purge_quarantine(older_than, kind)
+    scope = f"kind={kind or 'any'} older_than_days={'any' if older_than_days is None else older_than_days}"
+    log.warning(
+        "purged %d quarantined batches (%d rows), %s, by %s", purged["batches"], purged["rows"], scope, current_actor()
+    )
+    payload = {**purged, "kind": kind, "older_than_days": older_than_days}
+    emit(payload, as_json, lambda: [f"purged {purged['batches']} quarantined batches ({purged['rows']} rows)"])

@@ -41,7 +41,7 @@ class Feedback(db.Model):
     prediction_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     label: Mapped[str | None] = mapped_column(String(8))
     reward: Mapped[float | None] = mapped_column(Float)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # retention deletes by it
     revision: Mapped[int] = mapped_column(BigInteger, default=0)
     counted_model_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     counted_label: Mapped[str | None] = mapped_column(String(8))

@@ -26,4 +26,4 @@ class PredictionError(db.Model):
     config_version: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[int] = mapped_column(SmallInteger)
     error_class: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # retention deletes by it

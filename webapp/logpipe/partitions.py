@@ -1,6 +1,7 @@
 """Day partitions of the prediction log: made ahead of time, dropped when past retention.
 
-One function, `maintain_partitions`, serves the beat task, `flask logs maintain` and the tests.
+One function, `maintain_partitions`, serves the beat task, `flask logs maintain` and the tests; it
+also expires the rows kept beside the log (feedback, failures, quarantined batches: `retention.py`).
 On Postgres `prediction_logs` is partitioned by UTC day of `created_at` (see migration
 0005_partitioned_logs): rows whose day has no partition land in `prediction_logs_default`.
 Expired days go by dropping their partition, never by DELETE, which would leave 170 M dead rows a
@@ -19,6 +20,7 @@ from sqlalchemy import delete, func, select, text
 from ..experiments.shadow_tables import ShadowPair
 from ..extensions import db
 from ..models import PredictionLog, PredictionLogBatch
+from .retention import expire_rows
 
 # Arbitrary but fixed: serializes maintenance runs (beat, CLI) on Postgres.
 MAINTENANCE_LOCK_KEY = 7_301_150_882
@@ -44,6 +46,7 @@ class MaintenanceResult:
     deleted_rows: int = 0
     forgotten_batches: int = 0  # ledger entries past retention: their rows are gone too
     forgotten_shadow_pairs: int = 0  # what the shadow comparison counted of those rows (its totals stay)
+    expired: dict[str, int] = field(default_factory=dict)  # rows of the other kinds past retention (retention.py)
     retained_from: date | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -83,6 +86,8 @@ def maintain_partitions(ahead_days: int, retention_days: int, today: date | None
     except BaseException:
         db.session.rollback()
         raise
+    # After the lock's transaction: these deletes commit chunk by chunk (and are safe twice at once).
+    result.expired = expire_rows(day_start(result.retained_from))
     return result
 
 
