@@ -12,7 +12,7 @@ def call(base_url: str, method: str, path: str, body: Any = None, timeout: float
     """Send one request; returns (status, decoded JSON body)."""
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(base_url + path, data=data, method=method)
-    if data is not None:
+    if data is not None or method != "GET":  # every write is sent as JSON, an empty body too (or 415)
         request.add_header("Content-Type", "application/json")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

@@ -37,9 +37,9 @@ def test_every_kind_of_change_is_recorded_with_before_and_after(client):
     v1, v2 = register(client)["model_id"], register(client, version="2.0.0")["model_id"]
     activate(client, v1, 60)
     client.put("/models/sentiment/split", json={"weights": {"1.0.0": 50, "2.0.0": 50}})
-    client.post(f"/models/{v2}/deactivate")
-    client.post(f"/models/{v1}/deactivate")
-    client.delete(f"/models/{v1}")
+    client.post(f"/models/{v2}/deactivate", json={})
+    client.post(f"/models/{v1}/deactivate", json={})
+    client.delete(f"/models/{v1}", json={})
     log = entries(client)
     assert [e["action"] for e in log] == [
         "delete",
@@ -73,7 +73,7 @@ def test_a_change_that_fails_writes_no_entry(client):
     activate(client, v1, 70)
     count = len(entries(client))
     assert client.post(f"/models/{v2}/activate", json={"percent": 31}).status_code == 409
-    assert client.delete(f"/models/{v1}").status_code == 409
+    assert client.delete(f"/models/{v1}", json={}).status_code == 409
     assert client.put("/models/sentiment/split", json={"weights": {"9.9.9": 1}}).status_code == 422
     stale = client.put("/models/sentiment/split", json={"weights": {"1.0.0": 1}}, headers={"If-Match": '"0"'})
     assert stale.status_code == 412

@@ -10,6 +10,7 @@ from flask import Flask
 
 from tests.apps import make_settings, reset_state, shutdown
 from webapp import create_app
+from webapp.config import ConfigError, Settings
 
 ADMIN, PREDICT, READ = "admin-key-1", "predict-key-1", "read-key-1"
 
@@ -62,9 +63,9 @@ def test_every_admin_operation_needs_the_admin_key(keyed):
     model_id = register_with(keyed, bearer(ADMIN)).get_json()["model_id"]
     protected = [
         ("post", f"/models/{model_id}/activate", {"percent": 10}),
-        ("post", f"/models/{model_id}/deactivate", None),
-        ("delete", f"/models/{model_id}", None),
-        ("post", "/models/stats/refresh", None),
+        ("post", f"/models/{model_id}/deactivate", {}),
+        ("delete", f"/models/{model_id}", {}),
+        ("post", "/models/stats/refresh", {}),
     ]
     for method, path, body in protected:
         assert getattr(keyed, method)(path, json=body).status_code == 401, path
@@ -127,3 +128,41 @@ def test_keys_never_appear_in_the_log(keyed, caplog):
         register_with(keyed, bearer("a-wrong-secret-value"))
         register_with(keyed, bearer(ADMIN))
     assert "a-wrong-secret-value" not in caplog.text and ADMIN not in caplog.text
+
+
+KEY_LISTS = ("ADMIN_API_KEYS", "PREDICT_API_KEYS", "READ_API_KEYS")
+
+
+@pytest.mark.parametrize(
+    ("keys", "missing"),
+    [
+        ({}, KEY_LISTS),
+        ({"ADMIN_API_KEYS": ADMIN, "PREDICT_API_KEYS": PREDICT}, ("READ_API_KEYS",)),
+        ({"PREDICT_API_KEYS": PREDICT, "READ_API_KEYS": READ}, ("ADMIN_API_KEYS",)),
+        ({"ADMIN_API_KEYS": ADMIN, "READ_API_KEYS": " , "}, ("PREDICT_API_KEYS", "READ_API_KEYS")),
+    ],
+)
+def test_with_require_api_keys_an_open_scope_stops_the_start_naming_its_variable(tmp_path, keys, missing):
+    instance = tmp_path / "instance"
+    with pytest.raises(ConfigError) as refused:
+        create_app(make_settings(instance, REQUIRE_API_KEYS="true", **keys))
+    message = str(refused.value)
+    assert "REQUIRE_API_KEYS" in message
+    assert [name for name in KEY_LISTS if name in message] == list(missing)
+    assert not instance.exists()  # refused before anything started or was written
+
+
+def test_with_require_api_keys_and_every_list_set_the_app_starts(tmp_path):
+    keys = {"ADMIN_API_KEYS": ADMIN, "PREDICT_API_KEYS": PREDICT, "READ_API_KEYS": READ}
+    application = create_app(make_settings(tmp_path, REQUIRE_API_KEYS="true", **keys))
+    try:
+        assert application.test_client().post("/predict", json={"text": "hi"}).status_code == 401
+    finally:
+        shutdown(application)
+
+
+def test_require_api_keys_is_off_by_default_and_reads_from_the_environment():
+    assert Settings.from_env({}).require_api_keys is False
+    assert Settings.from_env({"REQUIRE_API_KEYS": "true"}).require_api_keys is True
+    with pytest.raises(ConfigError, match="REQUIRE_API_KEYS"):
+        Settings.from_env({"REQUIRE_API_KEYS": "maybe"})

@@ -67,10 +67,10 @@ def test_stopping_leaves_the_last_weights_and_a_rollout_waits_for_it(client, arm
     start(client)
     refused = client.post("/models/sentiment/rollouts", json={"candidate": "2.0.0", "baseline": "1.0.0"})
     assert refused.status_code == 409 and "bandit" in refused.get_json()["error"]["message"]
-    stopped = client.delete("/models/sentiment/bandit").get_json()
+    stopped = client.delete("/models/sentiment/bandit", json={}).get_json()
     assert stopped["state"] == "stopped"
     assert shares(client) == {"1.0.0": 33.34, "2.0.0": 33.33, "3.0.0": 33.33}
-    assert client.delete("/models/sentiment/bandit").status_code == 404
+    assert client.delete("/models/sentiment/bandit", json={}).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -102,5 +102,5 @@ def test_the_experiment_view_says_a_bandit_is_running_and_how_far_to_trust_it(cl
     allocation = client.get("/experiments/sentiment").get_json()["allocation"]
     assert (allocation["mode"], allocation["id"], allocation["state"]) == ("bandit", bandit["id"], "running")
     assert "`stratified` holds the corrected comparison" in allocation["note"]
-    client.delete("/models/sentiment/bandit")
+    client.delete("/models/sentiment/bandit", json={})
     assert client.get("/experiments/sentiment").get_json()["allocation"] is None

@@ -35,7 +35,7 @@ def test_a_change_made_in_one_process_reaches_another_within_a_second(client, ot
     activate(client, v1, 100)
     wait_for(lambda: router.table().allocations.get("sentiment"), timeout=2, what="the first config")
     v2 = register(client, version="2.0.0")["model_id"]
-    client.post(f"/models/{v1}/deactivate")
+    client.post(f"/models/{v1}/deactivate", json={})
     activate(client, v2, 100)
     changed_at = time.monotonic()
     wait_for(

@@ -40,7 +40,7 @@ def test_predictions_land_in_postgres_once_and_then_in_stats(app, client, celery
     def counted_after_a_refresh() -> int:
         # As beat would, ask again: a refresh sees rows up to the oldest transaction still running
         # anywhere on this Postgres, so one refresh alone may leave the newest rows for the next.
-        assert client.post("/models/stats/refresh").status_code == 202
+        assert client.post("/models/stats/refresh", json={}).status_code == 202
         return sum(entry["request_count"] for entry in client.get("/models/stats").get_json())
 
     wait_for(lambda: counted_after_a_refresh() == len(ids), timeout=30, interval=1, what="every prediction counted")

@@ -31,10 +31,9 @@ def test_malformed_json_is_400(serving):
     assert error["code"] == "malformed_json"
 
 
-def test_empty_body_is_400(serving):
-    assert error_of(serving.post("/predict", data="", content_type="application/json"), 400)["code"] == (
-        "malformed_json"
-    )
+def test_empty_body_reads_as_an_empty_object(serving):
+    error = error_of(serving.post("/predict", data="", content_type="application/json"), 422)
+    assert error["code"] == "validation_error" and error["details"][0]["field"] == "text"
 
 
 def test_wrong_content_type_is_415(serving):

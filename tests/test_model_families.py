@@ -102,7 +102,7 @@ def test_new_families_are_logged_and_counted_with_no_change_elsewhere(app, clien
             return set(db.session.scalars(query))
 
     wait_for(lambda: logged() == ids, timeout=30, what="every prediction in Postgres")
-    assert client.post("/models/stats/refresh").status_code == 202
+    assert client.post("/models/stats/refresh", json={}).status_code == 202
 
     def stats() -> dict[str, dict]:
         return {entry["model_id"]: entry for entry in client.get("/models/stats").get_json()}

@@ -123,7 +123,7 @@ def test_unknown_model_answers_404(client):
 
 def test_registry_changes_reach_routing_at_once_in_the_same_process(client):
     v1, v2 = two_versions(client, 50, 50)
-    client.post(f"/models/{v2}/deactivate")
+    client.post(f"/models/{v2}/deactivate", json={})
     activate(client, v1, 100)
     assert {predict(client)["model_version"] for _ in range(20)} == {"1.0.0"}
 

@@ -117,12 +117,12 @@ def test_the_fast_path_answers_and_logs_what_the_view_would(app, client, flask_o
     ("data", "content_type", "status", "code"),
     [
         (b'{"text": "unterminated', "application/json", 400, "malformed_json"),
-        (b"", "application/json", 400, "malformed_json"),
+        (b"", "application/json", 422, "validation_error"),  # an empty body reads as {}
         (b'{"text": ""}', "application/json", 422, "validation_error"),
         (b'{"text": "hi", "model": "nope"}', "application/json", 404, "not_found"),
         (b'{"text": "hi", "model_version": "9.9.9"}', "application/json", 404, "not_found"),
         (b'{"text": "hi"}', "text/plain", 415, "unsupported_media_type"),
-        (b'{"text": "hi"}', "application/vnd.api+json", 200, None),
+        (b'{"text": "hi"}', "application/vnd.api+json", 415, "unsupported_media_type"),
     ],
 )
 def test_what_the_fast_path_does_not_answer_reaches_the_view_whole(

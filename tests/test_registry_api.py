@@ -111,21 +111,21 @@ def test_reweighting_keeps_the_activation_time_and_so_the_bucket_order(client):
 
 def test_deactivation_takes_a_version_out_of_traffic(client):
     v1, _ = two_versions(client, 50, 50)
-    body = client.post(f"/models/{v1}/deactivate").get_json()
+    body = client.post(f"/models/{v1}/deactivate", json={}).get_json()
     assert (body["status"], body["traffic_percent"]) == ("inactive", 0)
 
 
 def test_only_inactive_versions_can_be_deleted(client):
     v1, _ = two_versions(client, 50, 50)
-    assert client.delete(f"/models/{v1}").status_code == 409
-    client.post(f"/models/{v1}/deactivate")
-    response = client.delete(f"/models/{v1}")
+    assert client.delete(f"/models/{v1}", json={}).status_code == 409
+    client.post(f"/models/{v1}/deactivate", json={})
+    response = client.delete(f"/models/{v1}", json={})
     assert response.status_code == 200 and response.get_json()["status"] == "archived"
 
 
 def test_deleted_versions_leave_the_listings_but_stay_readable(client):
     v1 = register(client)["model_id"]
-    client.delete(f"/models/{v1}")
+    client.delete(f"/models/{v1}", json={})
     assert client.get("/models").get_json() == []
     assert [m["model_id"] for m in client.get("/models?status=archived").get_json()] == [v1]
     assert client.get(f"/models/{v1}").get_json()["status"] == "archived"
@@ -133,6 +133,6 @@ def test_deleted_versions_leave_the_listings_but_stay_readable(client):
 
 def test_archived_versions_cannot_be_activated_or_registered_again(client):
     v1 = register(client)["model_id"]
-    client.delete(f"/models/{v1}")
+    client.delete(f"/models/{v1}", json={})
     assert client.post(f"/models/{v1}/activate", json={"percent": 10}).status_code == 409
     assert client.post("/models", json={"name": "sentiment", "version": "1.0.0"}).status_code == 409

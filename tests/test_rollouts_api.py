@@ -65,7 +65,7 @@ def test_an_unknown_model_or_rollout_is_404(client, versions):
     assert client.post("/models/nope/rollouts", json={"candidate": "2.0.0"}).status_code == 404
     assert client.get("/models/nope/rollouts").status_code == 404
     assert client.get("/rollouts/12345").status_code == 404
-    assert client.post("/rollouts/12345/pause").status_code == 404
+    assert client.post("/rollouts/12345/pause", json={}).status_code == 404
     assert client.get(f"/rollouts/{2**64}").status_code == 404
 
 
@@ -79,21 +79,21 @@ def test_a_second_active_rollout_of_a_name_is_refused(client, versions):
 def test_abort_returns_all_traffic_to_the_baseline(app, client, versions):
     rollout = start(client, steps=[50, 100])
     assert shares(client) == {"1.0.0": 50, "2.0.0": 50}
-    body = client.post(f"/rollouts/{rollout['id']}/abort").get_json()
+    body = client.post(f"/rollouts/{rollout['id']}/abort", json={}).get_json()
     assert (body["state"], body["current_percent"]) == ("aborted", 0)
     assert shares(client) == {"1.0.0": 100}
-    assert client.post(f"/rollouts/{rollout['id']}/resume").status_code == 409
+    assert client.post(f"/rollouts/{rollout['id']}/resume", json={}).status_code == 409
     assert "rollout.abort" in audit_actions(app)
     start(client)  # an ended rollout no longer blocks a new one
 
 
 def test_pause_holds_the_step_and_resume_restarts_its_clock(app, client, versions):
     rollout = start(client, step_seconds=0, min_requests_per_step=0)
-    paused = client.post(f"/rollouts/{rollout['id']}/pause").get_json()
+    paused = client.post(f"/rollouts/{rollout['id']}/pause", json={}).get_json()
     assert paused["state"] == "paused"
-    assert client.post(f"/rollouts/{rollout['id']}/pause").status_code == 409
+    assert client.post(f"/rollouts/{rollout['id']}/pause", json={}).status_code == 409
     assert evaluate(app) == []  # a paused rollout is not judged
-    resumed = client.post(f"/rollouts/{rollout['id']}/resume").get_json()
+    resumed = client.post(f"/rollouts/{rollout['id']}/resume", json={}).get_json()
     assert resumed["state"] == "running" and resumed["step_started_at"] > paused["step_started_at"]
     assert [e["action"] for e in resumed["history"]] == ["start", "pause", "resume"]
 
@@ -166,7 +166,7 @@ def test_a_manual_split_change_pauses_the_rollout_and_says_why(app, client, vers
     assert body["state"] == "paused"
     assert "split changed outside the rollout: candidate 20.00% and baseline 80.00%" in body["reason"]
     assert shares(client) == {"1.0.0": 80, "2.0.0": 20}  # the operator's change stands
-    client.post(f"/rollouts/{rollout['id']}/resume")
+    client.post(f"/rollouts/{rollout['id']}/resume", json={})
     assert shares(client) == {"1.0.0": 99, "2.0.0": 1}
 
 

@@ -92,7 +92,7 @@ def test_percent_zero_stops_the_shadow_and_archiving_ends_it(client, kept_logs):
     client.post("/predict", json={"text": "fine"}).close()
     assert [r["routing"] for r in kept_logs] == ["random"]
     shadow(client, shadow_id, 50)
-    assert client.delete(f"/models/{shadow_id}").get_json()["shadow_percent"] == 0
+    assert client.delete(f"/models/{shadow_id}", json={}).get_json()["shadow_percent"] == 0
     assert client.post(f"/models/{shadow_id}/shadow", json={"percent": 10}).status_code == 409
 
 
@@ -181,7 +181,7 @@ def test_mirrors_travel_through_the_worker_into_postgres_and_the_stats(app, clie
     for n, answer in enumerate(answers):
         row = stored[answer["prediction_id"]]
         assert (row.routing, row.slot, row.user_id) == ("shadow", answer["slot"], f"u{n}")
-    assert client.post("/models/stats/refresh").status_code == 202
+    assert client.post("/models/stats/refresh", json={}).status_code == 202
 
     def shadow_stats() -> dict:
         return {e["model_version"]: e for e in client.get("/models/stats").get_json()}["2.0.0"]

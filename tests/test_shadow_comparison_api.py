@@ -106,7 +106,7 @@ def test_over_http_a_full_shadow_with_feedback_shows_its_agreement_and_accuracy(
     shadow_labels = mirrors()
 
     def comparison() -> dict | None:
-        assert client.post("/models/stats/refresh").status_code == 202
+        assert client.post("/models/stats/refresh", json={}).status_code == 202
         found = client.get(f"/models/{shadow_id}/shadow").get_json()["comparisons"]
         return found[0] if found and found[0]["labelled_pairs"] == 60 else None
 

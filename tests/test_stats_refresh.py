@@ -132,7 +132,7 @@ def test_archived_versions_keep_their_statistics(app, client):
     with app.app_context():
         write_prediction_logs([log_record(v1)])
         refresh_stats()
-    client.delete(f"/models/{v1}")
+    client.delete(f"/models/{v1}", json={})
     [entry] = client.get("/models/stats").get_json()
     assert (entry["status"], entry["request_count"]) == ("archived", 1)
 

@@ -114,7 +114,7 @@ def test_the_experiment_view_shows_the_stratified_comparison_after_a_bandit_ran(
     with app.app_context():
         refresh_settled()
         db.session.remove()
-    assert client.delete("/models/sentiment/bandit").status_code == 200
+    assert client.delete("/models/sentiment/bandit", json={}).status_code == 200
     body = client.get("/experiments/sentiment?baseline=1.0.0").get_json()
     stratified = body["stratified"]
     assert stratified["metric"] == "accuracy" and "Mantel-Haenszel" in stratified["method"]

@@ -10,10 +10,10 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from .config import PROJECT_ROOT, Settings
+from .config import PROJECT_ROOT, ConfigError, Settings
 from .errors import register_error_handlers
 from .extensions import db, migrate
-from .http import MAX_BODY_BYTES
+from .http import MAX_BODY_BYTES, require_json_body
 from .logs import configure_logging
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app from `settings` (default: the environment)."""
     settings = settings or Settings.from_env()
+    refuse_open_production(settings)
     app = Flask(__name__, instance_path=str(settings.instance_dir), static_folder=None)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=settings.sqlalchemy_database_uri,
@@ -34,11 +35,23 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_extensions(app, settings)
     register_blueprints(app)
     register_error_handlers(app)
+    # No cross-site writes: a state-changing call must send its body as JSON (webapp/http.py).
+    app.before_request(require_json_body)
     register_request_hooks(app, settings)
     register_commands(app)
     _announce(settings)
     app.extensions["keys"].announce()
     return app
+
+
+def refuse_open_production(settings: Settings) -> None:
+    """With REQUIRE_API_KEYS, stop before anything starts if any scope would be open."""
+    missing = settings.missing_required_keys()
+    if missing:
+        raise ConfigError(
+            f"REQUIRE_API_KEYS is on but {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} empty: "
+            "set at least one key in each, or turn REQUIRE_API_KEYS off"
+        )
 
 
 def register_extensions(app: Flask, settings: Settings) -> None:
@@ -107,8 +120,12 @@ def register_request_hooks(app: Flask, settings: Settings) -> None:
     from .request_hooks import RequestIdAndTimer
 
     wsgi_app = PredictFastPath(app, app.wsgi_app) if settings.predict_fast_path else app.wsgi_app
-    # Outermost: every request, the fast path's too, gets its id, its timing and its access-log line.
-    app.wsgi_app = RequestIdAndTimer(wsgi_app, settings.log_requests)  # type: ignore[method-assign]
+    # Outermost: every request, the fast path's too, has its Host checked and gets its id, its timing
+    # (labelled by the methods the app routes, anything else as "other") and its access-log line.
+    routed_methods = frozenset(method for rule in app.url_map.iter_rules() for method in rule.methods or ())
+    app.wsgi_app = RequestIdAndTimer(  # type: ignore[method-assign]
+        wsgi_app, settings.log_requests, served_hosts=settings.served_hosts, methods=routed_methods
+    )
 
 
 def register_commands(app: Flask) -> None:

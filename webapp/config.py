@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
+# What a Host header names when the client reached this machine's own loopback interface.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 
 
 class ConfigError(RuntimeError):
@@ -36,6 +38,13 @@ def normalize_database_url(url: str) -> str:
 
 def _split_keys(value: str | None) -> frozenset[str]:
     return frozenset(key.strip() for key in (value or "").split(",") if key.strip())
+
+
+def host_name(host: str) -> str:
+    """The name in a Host header, lower-cased, without its port: `[::1]:8000` -> `[::1]`."""
+    if ":" in host and not host.endswith("]"):
+        host = host.rpartition(":")[0]
+    return host.lower()
 
 
 class Settings(BaseModel):
@@ -97,11 +106,23 @@ class Settings(BaseModel):
     admin_api_keys: frozenset[str] = Field(frozenset(), alias="ADMIN_API_KEYS")
     predict_api_keys: frozenset[str] = Field(frozenset(), alias="PREDICT_API_KEYS")
     read_api_keys: frozenset[str] = Field(frozenset(), alias="READ_API_KEYS")
+    # Production: refuse to start while any of the three key lists is empty (an open scope).
+    require_api_keys: bool = Field(False, alias="REQUIRE_API_KEYS")
+    # Host names (any port) the web app answers; `*`: any. Empty: the loopback names while
+    # ADMIN_API_KEYS is empty (no DNS rebinding onto an open laptop service), any once it is set.
+    allowed_hosts: frozenset[str] = Field(frozenset(), alias="ALLOWED_HOSTS")
 
     @field_validator("admin_api_keys", "predict_api_keys", "read_api_keys", mode="before")
     @classmethod
     def _parse_keys(cls, value: object) -> object:
         return _split_keys(value) if isinstance(value, str) or value is None else value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _parse_hosts(cls, value: object) -> object:
+        if isinstance(value, str) or value is None:
+            return frozenset(host_name(name) for name in _split_keys(value))
+        return value
 
     @field_validator("database_url", "redis_url", "celery_broker_url", "spool_dir", "metrics_port", mode="before")
     @classmethod
@@ -150,6 +171,26 @@ class Settings(BaseModel):
     @property
     def spool_path(self) -> Path:
         return self.spool_dir or self.instance_dir / "spool"
+
+    def missing_required_keys(self) -> list[str]:
+        """With REQUIRE_API_KEYS, the key variables left empty (each leaves a scope open)."""
+        if not self.require_api_keys:
+            return []
+        lists = {
+            "ADMIN_API_KEYS": self.admin_api_keys,
+            "PREDICT_API_KEYS": self.predict_api_keys,
+            "READ_API_KEYS": self.read_api_keys,
+        }
+        return [name for name, keys in lists.items() if not keys]
+
+    @property
+    def served_hosts(self) -> frozenset[str] | None:
+        """The Host names (without port) the web app answers; None: any."""
+        if "*" in self.allowed_hosts:
+            return None
+        if self.allowed_hosts:
+            return self.allowed_hosts
+        return LOOPBACK_HOSTS if not self.admin_api_keys else None
 
     @property
     def open_access(self) -> bool:

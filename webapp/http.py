@@ -12,21 +12,34 @@ from .errors import MalformedJson, UnsupportedMediaType, ValidationFailed, valid
 
 Body = TypeVar("Body", bound=BaseModel)
 MAX_BODY_BYTES = 64 * 1024
+# The methods that change state: each needs `Content-Type: application/json` (`require_json_body`).
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def require_json_body() -> None:
+    """Before each request: a state-changing call must send `Content-Type: application/json`, else 415.
+
+    A browser lets any page send a form-encoded, multipart or text/plain POST (or one with no type)
+    to another site without asking it first; a JSON type makes it ask (a CORS preflight), which this
+    service never grants. So no page a user visits can change the registry through their browser,
+    bodiless calls (deactivate, pause...) included. Requests that match no route keep their 404/405.
+    """
+    if request.method in WRITE_METHODS and request.url_rule is not None and request.mimetype != "application/json":
+        raise UnsupportedMediaType(
+            "send the body as JSON, with 'Content-Type: application/json' (an empty body reads as {})",
+            {"content_type": request.mimetype or None},
+        )
 
 
 def parse_json(model: type[Body]) -> Body:
-    """Validate the JSON body against `model`: 415, 400 or 422 with the failing fields named."""
-    mimetype = request.mimetype
-    if mimetype != "application/json" and not mimetype.endswith("+json"):
-        raise UnsupportedMediaType(
-            "send the body as JSON with 'Content-Type: application/json'", {"content_type": mimetype or None}
-        )
-    body = read_body()
+    """Validate the JSON body (an empty one reads as {}) against `model`: 400 or 422 with the failing
+    fields named. Its type was checked before the view ran (`require_json_body`)."""
+    body = read_body() or b"{}"
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:
         if any(error["type"] == "json_invalid" for error in exc.errors()):
-            raise MalformedJson("the request body is not valid JSON" if body else "the request body is empty") from None
+            raise MalformedJson("the request body is not valid JSON") from None
         details = validation_details(exc)
         fields = sorted({detail["field"] or "body" for detail in details})
         raise ValidationFailed(f"invalid {', '.join(fields)}", details) from None
@@ -70,3 +83,27 @@ def json_response(
     """Serialize a response model (or a list through `adapter`) straight to JSON bytes."""
     body = adapter.dump_json(payload) if adapter is not None else payload.model_dump_json()  # type: ignore[union-attr]
     return Response(body, status=status, mimetype="application/json")
+
+
+def content_security_policy(style_hashes: tuple[str, ...] = ()) -> str:
+    """The HTML pages' policy: this server's own scripts and styles only (plus inline styles with
+    these SHA-256 hashes, for a vendor's injected stylesheet), images also from data: URLs (Swagger
+    UI's icons), and no framing by any site."""
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            " ".join(("style-src 'self'", *(f"'sha256-{digest}'" for digest in style_hashes))),
+            "img-src 'self' data:",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
+    )
+
+
+def html_page(html: str, policy: str) -> Response:
+    """An HTML page under `policy` (every response also says nosniff: webapp/request_hooks.py)."""
+    response = Response(html, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = policy
+    return response

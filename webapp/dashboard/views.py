@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Response, jsonify, redirect, request, send_from_directory
+from flask import jsonify, redirect, request, send_from_directory
 
+from ..http import html_page
 from . import bp
-from .page import PAGE, PLOTLY_FILE, PLOTLY_FILES, STATIC_FILES, index, wants_html
+from .page import PAGE, PLOTLY_FILE, PLOTLY_FILES, POLICY, STATIC_FILES, index, wants_html
 
 
 @bp.get("/")
@@ -17,7 +18,7 @@ def service_index():
 
 @bp.get("/dashboard")
 def dashboard():
-    return Response(PAGE, mimetype="text/html")
+    return html_page(PAGE, POLICY)
 
 
 @bp.get("/dashboard/static/<path:filename>")

@@ -12,7 +12,7 @@ from pydantic.json_schema import models_json_schema
 
 from ..auth import KeyRing
 from ..contract import Endpoint
-from ..http import MAX_BODY_BYTES
+from ..http import MAX_BODY_BYTES, WRITE_METHODS
 from ..schemas import ErrorBody
 
 REF = "#/components/schemas/{model}"
@@ -32,7 +32,7 @@ _ERROR_TEXT = {
     409: "Conflicts with the registry's state (see the message and details)",
     412: "If-Match names an ETag that is no longer current: read again, then retry",
     413: f"Body over {MAX_BODY_BYTES // 1024} KB (256 KB for POST /feedback)",
-    415: "Body not sent as application/json",
+    415: "Not sent with 'Content-Type: application/json' (required of every POST, PUT, PATCH and DELETE)",
     422: "A field or query parameter failed validation; details name each one",
     500: "The routed version failed to predict; the failure is counted against it",
     503: "A service this call needs is unavailable",
@@ -45,7 +45,7 @@ def build_openapi(app: Flask) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     keys: KeyRing = app.extensions["keys"]
     for path, method, spec, parameters in operations:
-        paths.setdefault(path, {})[method] = _operation(spec, parameters, refs, keys)
+        paths.setdefault(path, {})[method] = _operation(spec, method, parameters, refs, keys)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -100,8 +100,12 @@ def _component_schemas(specs: list[Endpoint]) -> tuple[dict[str, Any], dict[tupl
     return document.get("$defs", {}), refs
 
 
-def _operation(spec: Endpoint, path_parameters: list[tuple[str, str]], refs: dict, keys: KeyRing) -> dict[str, Any]:
-    operation: dict[str, Any] = {"summary": spec.summary, "tags": [spec.tag], "responses": {}}
+def _operation(
+    spec: Endpoint, method: str, path_parameters: list[tuple[str, str]], refs: dict, keys: KeyRing
+) -> dict[str, Any]:
+    # x-scope: the key scope the view declares and enforces (webapp/contract.py), keys configured or not.
+    operation: dict[str, Any] = {"summary": spec.summary, "tags": [spec.tag], "x-scope": spec.scope, "responses": {}}
+    writes = method.upper() in WRITE_METHODS
     if spec.description:
         operation["description"] = spec.description
     parameters = [
@@ -124,9 +128,15 @@ def _operation(spec: Endpoint, path_parameters: list[tuple[str, str]], refs: dic
             "required": True,
             "content": {"application/json": {"schema": refs[(spec.body, "validation")]}},
         }
+    elif writes:  # no fields, but still the JSON type (webapp/http.py, require_json_body)
+        operation["requestBody"] = {
+            "required": False,
+            "description": "No fields: send no body (or {}), with 'Content-Type: application/json'",
+            "content": {"application/json": {"schema": {}}},
+        }
     for status, response in spec.responses.items():
         operation["responses"][str(status)] = _response(response, refs)
-    for status in _error_statuses(spec, keys):
+    for status in _error_statuses(spec, keys, writes):
         operation["responses"][str(status)] = {
             "description": _ERROR_TEXT[status],
             "content": {"application/json": {"schema": refs[(ErrorBody, "serialization")]}},
@@ -156,8 +166,10 @@ def _response(response: Any, refs: dict) -> dict[str, Any]:
     return {"description": "OK", "content": {"application/json": {"schema": schema}}}
 
 
-def _error_statuses(spec: Endpoint, keys: KeyRing) -> list[int]:
+def _error_statuses(spec: Endpoint, keys: KeyRing, writes: bool) -> list[int]:
     statuses = {404, 405, *spec.errors}
+    if writes:
+        statuses.add(415)
     if spec.body is not None:
         statuses |= {400, 413, 415, 422}
     if spec.query is not None:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from importlib.resources import files
+from pathlib import Path
 
-from flask import Response, current_app, jsonify, send_from_directory
+from flask import current_app, jsonify, send_from_directory
 
+from ..http import content_security_policy, html_page
 from . import bp
 from .openapi import build_openapi
 
 SWAGGER_UI_FILES = str(files("swagger_ui") / "static")
+STATIC_FILES = Path(__file__).parent / "static"
+# Swagger UI sets its styles through the DOM's style properties, which a policy does not govern: no inline allowance.
+POLICY = content_security_policy()
 
 _PAGE = """<!doctype html>
 <html lang="en">
@@ -19,11 +24,9 @@ _PAGE = """<!doctype html>
   <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
 </head>
 <body>
-  <div id="swagger-ui"></div>
+  <div id="swagger-ui" data-url="/openapi.json"></div>
   <script src="/docs/assets/swagger-ui-bundle.js"></script>
-  <script>
-    window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true});
-  </script>
+  <script src="/docs/static/docs.js"></script>
 </body>
 </html>
 """
@@ -39,7 +42,12 @@ def openapi():
 
 @bp.get("/docs")
 def docs():
-    return Response(_PAGE, mimetype="text/html")
+    return html_page(_PAGE, POLICY)
+
+
+@bp.get("/docs/static/<path:filename>")
+def docs_static(filename: str):
+    return send_from_directory(STATIC_FILES, filename, max_age=300)
 
 
 @bp.get("/docs/assets/<path:filename>")
