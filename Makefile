@@ -17,6 +17,8 @@ run: install
 	flask --app wsgi db upgrade
 	@echo ""
 	@echo "  Serving on http://localhost:8000  (web + worker + beat; Ctrl-C stops all)"
+	@echo "  This machine only: bound to 127.0.0.1 (gunicorn.conf.py), and with ADMIN_API_KEYS unset only the"
+	@echo "  Host names localhost, 127.0.0.1 and [::1] are answered (ALLOWED_HOSTS changes that)."
 	@echo "  Try:  curl -X POST localhost:8000/models -H 'Content-Type: application/json' -d '{\"name\": \"sentiment\", \"version\": \"1.0.0\"}'"
 	@echo ""
 	honcho start

@@ -6,6 +6,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+# This machine only unless BIND says otherwise (compose sets 0.0.0.0:8000); honcho's PORT is not read.
 bind = [os.environ.get("BIND", "127.0.0.1:8000")]
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "sync"
