@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from webapp.errors import BadRequest, NotFound, ServiceUnavailable
+from webapp.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
 from webapp.inference import build_predictor
 from webapp.routing.allocation import Allocation, Arm, RoutingTable, user_bucket
 from webapp.routing.config import PredictorCache, build_table
@@ -142,9 +142,9 @@ def test_unknown_model_is_not_found():
         table(arm("1.0.0", 100)).route(0.3, model="nope")
 
 
-def test_all_active_versions_at_zero_percent_is_unavailable_unless_explicit():
+def test_all_active_versions_at_zero_percent_is_a_conflict_unless_explicit():
     routes = table(arm("1.0.0", 0))
-    with pytest.raises(ServiceUnavailable):
+    with pytest.raises(Conflict):
         routes.route(0.3, user_id="u1")
     assert routes.route(0.3, model_version="1.0.0").arm.version == "1.0.0"
 

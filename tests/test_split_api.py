@@ -128,3 +128,12 @@ def test_names_that_look_like_routes_or_ids_have_their_own_split(client):
         assert shares(put_split(client, {"1.0.0": 100}, name=name).get_json()) == {"1.0.0": (100, 10_000)}
     assert client.get("/models/stats").status_code == 200  # still the statistics endpoint
     assert client.get(f"/models/{uuid_like}").status_code == 404  # an id lookup, and no version has that id
+
+
+def test_a_model_whose_active_versions_are_all_at_0_percent_answers_409_and_serves_them_explicitly(client):
+    register(client)
+    put_split(client, {"1.0.0": 0})
+    response = client.post("/predict", json={"text": "fine"})
+    assert response.status_code == 409
+    assert response.get_json()["error"]["details"] == {"active_versions": ["1.0.0"]}
+    assert client.post("/predict", json={"text": "fine", "model_version": "1.0.0"}).status_code == 200

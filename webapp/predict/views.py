@@ -22,7 +22,7 @@ from . import bp, service
     tag="predict",
     body=PredictRequest,
     responses={200: PredictionOut},
-    errors=(400, 404, 500, 503),
+    errors=(400, 404, 409, 500, 503),
     description="Sticky by user_id (SHA-256 bucket), weighted random without one, explicit with model_version.",
 )
 def predict():

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..errors import BadRequest, NotFound, ServiceUnavailable
+from ..errors import BadRequest, Conflict, NotFound, ServiceUnavailable
 from ..inference import Predictor
 from .slots import Assignment, owner_at, user_slot
 
@@ -109,9 +109,11 @@ class RoutingTable:
                     {"active_versions": sorted(allocation.by_version)},
                 )
             return Route(arm, "explicit")
-        if allocation.total == 0:
-            raise ServiceUnavailable(
-                f"model {allocation.name!r} has no traffic allocated: every active version is at 0%"
+        if allocation.total == 0:  # the split's own state, not a failure: a version named explicitly is served
+            raise Conflict(
+                f"model {allocation.name!r} has no traffic allocated: every active version is at 0%; "
+                "name one in 'model_version', or give one a share of the split",
+                {"active_versions": sorted(allocation.by_version)},
             )
         if user_id is not None:
             slot = user_slot(allocation.name, user_id)
