@@ -40,8 +40,17 @@ def records(count: int, **overrides) -> list[dict]:
 
 def test_texts_with_csv_and_copy_specials_are_stored_verbatim(any_app):
     texts = [
-        'a "quoted", comma', "two\nlines\r\nand a tab\t", "back\\slash \\N", "   ", "émoji 😀", "\\.", "lone\rreturn",
-        "\r", "\\.\n", "\u2028\u2029\ufeff", "\x01\x1f\x7f",
+        'a "quoted", comma',
+        "two\nlines\r\nand a tab\t",
+        "back\\slash \\N",
+        "   ",
+        "émoji 😀",
+        "\\.",
+        "lone\rreturn",
+        "\r",
+        "\\.\n",
+        "\u2028\u2029\ufeff",
+        "\x01\x1f\x7f",
     ]
     batch = [log_record(MODEL_ID, text=text, user_id=" ") for text in texts]
     with any_app.app_context():
