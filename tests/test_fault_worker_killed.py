@@ -10,33 +10,19 @@ import random
 import time
 import uuid
 
-import psycopg2
 import pytest
 from celery import Celery
 
 import celeryconfig
 from tests.records import log_record
 from tests.support import CeleryWorker, GunicornServer, free_port, new_vhost, wait_for
-from tests.traffic import PredictTraffic, missing_after, start_two_versions
+from tests.traffic import PredictTraffic, missing_after, start_two_versions, stored_for_model
 from webapp.config import Settings
 from webapp.logpipe.wire import encode_log_batch
 
 PREDICTIONS = 20_000
 BATCH = 100
 KILLS = 10
-
-
-def stored(postgres_url: str, model_id: str) -> tuple[int, int]:
-    """(rows, distinct prediction ids) stored for one model."""
-    connection = psycopg2.connect(postgres_url)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*), count(DISTINCT prediction_id) FROM prediction_logs WHERE model_id = %s", (model_id,)
-            )
-            return cursor.fetchone()
-    finally:
-        connection.close()
 
 
 @pytest.fixture
@@ -65,20 +51,20 @@ def test_a_worker_killed_mid_ingest_loses_and_duplicates_nothing(postgres_url, e
     worker = CeleryWorker(env)
     worker.start()
     try:
-        wait_for(lambda: stored(postgres_url, model_id)[0] > 0, timeout=30, what="the first batches to land")
+        wait_for(lambda: stored_for_model(postgres_url, model_id)[0] > 0, timeout=30, what="the first batches to land")
         worker.kill()  # the whole process group, mid-ingest: nothing acknowledged after this point
-        landed_before_kill = stored(postgres_url, model_id)[0]
+        landed_before_kill = stored_for_model(postgres_url, model_id)[0]
         assert landed_before_kill < PREDICTIONS, "the worker finished before it could be killed"
 
         worker = CeleryWorker(env)
         worker.start()
         wait_for(
-            lambda: stored(postgres_url, model_id)[0] >= PREDICTIONS,
+            lambda: stored_for_model(postgres_url, model_id)[0] >= PREDICTIONS,
             timeout=60,
             what=f"all {PREDICTIONS} predictions after the restart ({landed_before_kill} before the kill)",
         )
         time.sleep(2)  # a batch redelivered late must still not duplicate
-        assert stored(postgres_url, model_id) == (PREDICTIONS, PREDICTIONS), worker.tail()
+        assert stored_for_model(postgres_url, model_id) == (PREDICTIONS, PREDICTIONS), worker.tail()
     finally:
         worker.stop()
 

@@ -19,6 +19,7 @@ from sqlalchemy import func, select, text
 import celeryconfig
 from tests.records import log_record
 from tests.support import CeleryWorker, new_vhost, wait_for
+from tests.traffic import stored_for_model
 from webapp.config import Settings
 from webapp.experiments.tables import Feedback
 from webapp.extensions import db
@@ -90,19 +91,6 @@ def test_failures_the_database_refuses_are_quarantined_alone_and_the_rest_stored
         assert len(quarantined("prediction_errors")) == 1 and count(PredictionError) == 2
 
 
-def stored(postgres_url: str, model_id: str) -> tuple[int, int]:
-    """(rows, distinct prediction ids) stored for one model, read outside the app."""
-    connection = psycopg2.connect(postgres_url)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*), count(DISTINCT prediction_id) FROM prediction_logs WHERE model_id = %s", (model_id,)
-            )
-            return cursor.fetchone()
-    finally:
-        connection.close()
-
-
 def isolating(postgres_url: str) -> bool:
     """Whether a backend is inside a batch's isolation: its last statement worked a savepoint."""
     connection = psycopg2.connect(postgres_url)
@@ -138,12 +126,16 @@ def test_a_worker_killed_mid_isolation_stores_each_row_once_after_redelivery(app
     try:
         wait_for(lambda: isolating(postgres_url), timeout=30, interval=0.02, what="the worker to start isolating")
         worker.kill()
-        assert stored(postgres_url, model_id) == (0, 0), "the batch was committed before the kill"
+        assert stored_for_model(postgres_url, model_id) == (0, 0), "the batch was committed before the kill"
         worker = CeleryWorker(env, concurrency=1)
         worker.start()
         good = len(batch) - poison
-        wait_for(lambda: stored(postgres_url, model_id)[0] >= good, timeout=60, what=f"{good} rows after redelivery")
-        assert stored(postgres_url, model_id) == (good, good), worker.tail()
+        wait_for(
+            lambda: stored_for_model(postgres_url, model_id)[0] >= good,
+            timeout=60,
+            what=f"{good} rows after redelivery",
+        )
+        assert stored_for_model(postgres_url, model_id) == (good, good), worker.tail()
         with app.app_context():
             entries = quarantined("prediction_logs")
             assert len(entries) == poison and {entry.row_count for entry in entries} == {1}

@@ -123,3 +123,16 @@ def missing_after(database_url: str, prediction_ids: set[str], timeout: float) -
         if not missing or time.monotonic() > deadline:
             return missing
         time.sleep(0.5)
+
+
+def stored_for_model(database_url: str, model_id: str) -> tuple[int, int]:
+    """(rows, distinct prediction ids) stored for one model, read outside the app."""
+    connection = psycopg2.connect(database_url, connect_timeout=3)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*), count(DISTINCT prediction_id) FROM prediction_logs WHERE model_id = %s", (model_id,)
+            )
+            return cursor.fetchone()
+    finally:
+        connection.close()
