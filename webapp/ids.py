@@ -1,17 +1,15 @@
 """UUIDs for the request path, without a system call per id: random ones, and time-ordered ones for keys.
 
 `uuid.uuid4()` reads 16 bytes from the kernel each time, and each read releases the GIL: in a web
-process whose log shipper and router threads are runnable, getting it back cost tens of µs per
-id (measured under cProfile: 30 µs, against 0.4 µs alone). Reading 4 KiB at a time keeps the ids
-as unpredictable (the same kernel source) for one read per 256 ids. A forked child draws its own.
+process whose log shipper and router threads are runnable, getting it back costs far more than the
+id itself. Reading 4 KiB at a time keeps the ids as unpredictable (the same kernel source) for one
+read per 256 ids. A forked child draws its own pool (`os.register_at_fork`).
 
 Prediction ids are version 7 (RFC 9562: the Unix time in milliseconds, then 74 random bits), because
-they are indexed. Random keys land on random pages of the log's prediction_id index, and once the
-index outgrows memory each insert touches a page the cache has not seen for a while: on the bench
-database, Postgres' CPU per ingested row climbed from 8-10 to 15 µs as a day's partition passed a
-million rows with version-4 ids, and stayed at 8-10 with version-7 ids. Time-ordered keys go in at
-the index's right edge. They also say when a prediction was made, to the millisecond, which its log
-row records anyway (`created_at`). Python 3.14's `uuid.uuid7()` does the same; this is 3.11.
+they are indexed: random keys land on random pages of the log's prediction_id index, and once the
+index outgrows memory each insert touches a page the cache has not seen for a while, while
+time-ordered keys go in at its right edge (measured in bench/results/history.md). They also say
+when a prediction was made, to the millisecond. Python 3.14's `uuid.uuid7()` does the same; this is 3.11.
 """
 
 from __future__ import annotations
@@ -25,15 +23,18 @@ _POOL_BYTES = 4096
 
 class _RandomBytes:
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)  # a child must never reuse its parent's bytes
+
+    def _reset(self) -> None:
+        self._lock = threading.Lock()  # a new one: another thread may have held the old one at the fork
         self._pool = b""
         self._offset = 0
-        self._pid = 0
 
     def take16(self) -> bytes:
         with self._lock:
-            if self._offset >= len(self._pool) or self._pid != os.getpid():
-                self._pool, self._offset, self._pid = os.urandom(_POOL_BYTES), 0, os.getpid()
+            if self._offset >= len(self._pool):
+                self._pool, self._offset = os.urandom(_POOL_BYTES), 0
             start = self._offset
             self._offset += 16
             return self._pool[start : start + 16]

@@ -1,4 +1,5 @@
-"""The dashboard's HTML shell and the service index. The page holds no data: its script fetches the JSON API."""
+"""The dashboard page's policy and files, and the service index. The page (templates/dashboard.html) holds no
+data: its script fetches the JSON API."""
 
 from __future__ import annotations
 
@@ -23,33 +24,6 @@ PLOTLY_STYLE_HASHES = (
     "ji27qzEtxXZW+7dun6UwjHXJ18e6WAin1VvNtkzIE/o=",  # maplibre-gl.css as the bundle inlines it
 )
 POLICY = content_security_policy(PLOTLY_STYLE_HASHES)
-
-PAGE = """<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <title>Model router dashboard</title>
-  <link rel="stylesheet" href="/dashboard/static/dashboard.css">
-  <script src="/dashboard/vendor/plotly.min.js"></script>
-  <script src="/dashboard/static/dashboard.js" defer></script>
-</head>
-<body>
-  <header>
-    <h1>Model router</h1>
-    <span id="status" role="status">loading…</span>
-    <a href="/docs">API docs</a>
-  </header>
-  <form id="key-form" hidden>
-    <label>This service needs a read API key:
-      <input id="key-input" type="password" autocomplete="off" required></label>
-    <button type="submit">Use key</button>
-    <span>Kept in this tab's sessionStorage and sent as the X-API-Key header.</span>
-  </form>
-  <main id="models"></main>
-</body>
-</html>
-"""
-
 
 def index() -> dict:
     """What GET / answers an API client: the service's name and where to go next."""

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import jsonify, redirect, request, send_from_directory
+from flask import jsonify, redirect, render_template, request, send_from_directory
 
 from ..http import html_page
 from . import bp
-from .page import PAGE, PLOTLY_FILE, PLOTLY_FILES, POLICY, STATIC_FILES, index, wants_html
+from .page import PLOTLY_FILE, PLOTLY_FILES, POLICY, STATIC_FILES, index, wants_html
 
 
 @bp.get("/")
@@ -18,7 +18,7 @@ def service_index():
 
 @bp.get("/dashboard")
 def dashboard():
-    return html_page(PAGE, POLICY)
+    return html_page(render_template("dashboard.html"), POLICY)
 
 
 @bp.get("/dashboard/static/<path:filename>")
