@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
+
+from ..routing.apportion import largest_remainder
 
 DRAWS = 20_000
 
@@ -32,12 +35,8 @@ def floored_percents(shares: Sequence[float], floor_percent: float) -> list[Deci
     if floor * k > 10_000:
         raise ValueError(f"a floor of {floor_percent}% cannot hold for {k} arms")
     free = 10_000 - floor * k
-    total = float(sum(shares)) or 1.0
-    raw = [free * float(share) / total if sum(shares) else free / k for share in shares]
-    units = [int(value) for value in raw]
-    by_remainder = sorted(range(k), key=lambda i: (-(raw[i] - units[i]), i))
-    for i in by_remainder[: free - sum(units)]:
-        units[i] += 1
+    exact = [Fraction(float(share)) for share in shares]
+    units = largest_remainder(exact if sum(exact) else [1] * k, free)
     return [Decimal(floor + unit).scaleb(-2) for unit in units]
 
 

@@ -14,6 +14,8 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
+from .apportion import largest_remainder
+
 SLOTS = 10_000
 
 Run = tuple[int, int, str]  # (start, end exclusive, owner)
@@ -50,18 +52,13 @@ def target_counts(weights: Mapping[str, Decimal | int], current: Mapping[str, in
     mapping's order; so recomputing from the result changes nothing.
     """
     scaled = {owner: hundredths(weight) for owner, weight in weights.items()}
-    total = sum(scaled.values())
-    if total == 0:
+    if sum(scaled.values()) == 0:
         return dict.fromkeys(scaled, 0)
-    counts = {owner: value * SLOTS // total for owner, value in scaled.items()}
-    order = {owner: index for index, owner in enumerate(scaled)}
     held = current or {}
-    by_remainder = sorted(
-        scaled,
-        key=lambda owner: (-(scaled[owner] * SLOTS % total), held.get(owner, 0) <= counts[owner], order[owner]),
-    )
-    for owner in by_remainder[: SLOTS - sum(counts.values())]:
-        counts[owner] += 1
+    floors = {owner: value * SLOTS // sum(scaled.values()) for owner, value in scaled.items()}
+    # A tie goes first to an owner already holding more than its rounded-down count: it never moves anyone.
+    tiebreak = [0 if held.get(owner, 0) > floors[owner] else 1 for owner in scaled]
+    counts = dict(zip(scaled, largest_remainder(list(scaled.values()), SLOTS, tiebreak), strict=True))
     return counts
 
 
