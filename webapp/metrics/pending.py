@@ -26,19 +26,24 @@ class PendingUpdates:
 
     def __init__(self, flush_seconds: float = FLUSH_SECONDS) -> None:
         self._flush_seconds = flush_seconds
+        self._forget()
+        os.register_at_fork(after_in_child=self._forget)  # gunicorn forks its workers after the app is built
+
+    def _forget(self) -> None:
+        """A new process's state: nothing pending (a forked child must not write its parent's), no flusher."""
         self._lock = threading.Lock()
         self._counts: dict[Any, float] = {}  # counter child -> amount
         self._observations: dict[Any, list] = {}  # histogram child -> [sum, count per bucket]
-        self._owner_pid: int | None = None
+        self._started = False
 
     def inc(self, counter: Any, amount: float = 1) -> None:
-        if self._owner_pid != os.getpid():
+        if not self._started:
             self._start()
         with self._lock:
             self._counts[counter] = self._counts.get(counter, 0) + amount
 
     def observe(self, histogram: Any, value: float) -> None:
-        if self._owner_pid != os.getpid():
+        if not self._started:
             self._start()
         bounds = histogram._upper_bounds  # ends with +Inf: every value has a bucket
         with self._lock:
@@ -65,10 +70,9 @@ class PendingUpdates:
 
     def _start(self) -> None:
         with self._lock:
-            if self._owner_pid == os.getpid():
+            if self._started:
                 return
-            self._counts, self._observations = {}, {}  # a forked child must not write its parent's
-            self._owner_pid = os.getpid()
+            self._started = True
         threading.Thread(target=self._run, name="metrics-flusher", daemon=True).start()
         atexit.register(self.flush)
 
