@@ -19,7 +19,7 @@ bp = Blueprint("experiments", __name__, url_prefix="/experiments")
     tag="experiments",
     query=ExperimentQuery,
     responses={200: Experiment},
-    description="Reads the materialized statistics, refreshed every STATS_REFRESH_SECONDS; see the README, Statistics.",
+    description="Reads the materialized statistics, refreshed every STATS_REFRESH_SECONDS; see docs/statistics.md.",
 )
 def get_experiment(model_name: str):
     query = parse_query(ExperimentQuery)

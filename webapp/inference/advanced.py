@@ -43,7 +43,7 @@ other, in both directions.
    adjective made of a negative prefix and a lexicon adjective ("unwise", "irresponsible",
    "inexpensive") is that adjective, negated as by rule 1; "not unreasonable" cancels out.
 
-Tried and dropped, because the cross-domain check said so (README, "The models"): weighting
+Tried and dropped, because the cross-domain check said so (docs/models.md): weighting
 phrases by their subjectivity (no gain on amazon, a loss on tweets), dropping degree words that
 stand alone ("more", "first": 100 labels fixed and 100 broken on amazon), discounting phrases after
 any modal ("would be nice": a loss on both sets in every form tried), discounting or reversing

@@ -1,14 +1,12 @@
 """A worker that keeps up feeds each batch's COPY in slices, with a pause after each: the ingest
 yields the CPU to what shares the machine, as autovacuum's cost-based delay does.
 
-Postgres turns a 1,000-row COPY into about 5 ms of one core, in one burst, several times a second.
-Where web processes share cores with the database, each burst takes a core from the requests being
-served for those milliseconds, and their answers' latency grows a tail. Sent 4 KiB at a time (about
-20 rows) with a pause between slices, the same work comes as some 45 pieces of 0.1 ms spread over
-35 ms. On the 2-core bench, in three A/B runs of 10 rounds, the project's p99 went from 1.33-1.50
-to 1.19-1.32 of the floor's, with p90 within +0.05 and throughput unchanged (README, Benchmarks).
-Postgres' CPU per row stays the same: one COPY, one transaction. The worker pays about 2 µs per row
-for its wake-ups.
+Postgres turns a whole batch's COPY into one burst of one core, several times a second. Where web
+processes share cores with the database, each burst takes a core from the requests being served
+meanwhile, and their answers' latency grows a tail. Sent a few KiB at a time with a pause between
+slices, the same work comes in many small pieces spread over tens of milliseconds; the A/B runs
+behind the default are in bench/results/history.md. Postgres' CPU per row stays the same: one COPY,
+one transaction. The worker pays a little CPU per row for its wake-ups.
 
 A worker that is behind does not pause. A batch that was already waiting when the previous one was
 stored (the worker had no idle time between them) goes in at full speed, so pacing spends only the

@@ -1,7 +1,7 @@
 """/predict answered without Flask's per-request machinery, for the requests that need none of it.
 
 Under load, Flask's request context, dispatch, response object and teardown cost a /predict more
-than routing and logging it do (README, Benchmarks). This WSGI layer answers a well-formed, admitted
+than routing and logging it do (docs/benchmarks.md). This WSGI layer answers a well-formed, admitted
 /predict itself, through the same service, schemas and metrics as the view. Anything else (another
 path, a body that fails validation, a missing key, an unknown model, nothing active) goes to Flask
 untouched, so each error keeps its one JSON shape and its one code path. Nothing done here before a

@@ -110,7 +110,7 @@ def shadow(model_id: UUID):
     tag=TAG,
     responses={200: ShadowReport},
     errors=(404,),
-    description="Agreement and paired accuracy (McNemar), from the materialized statistics (README, Shadow traffic).",
+    description="Agreement and paired accuracy (McNemar), from the materialized statistics (docs/statistics.md).",
 )
 def shadow_comparison(model_id: UUID):
     return json_response(shadow_report(str(model_id)))

@@ -18,7 +18,7 @@ Ratio = Annotated[float, Field(ge=0, le=1)]
 
 class GuardrailsIn(RequestModel):
     max_error_rate: Ratio | None = Field(
-        default=None, description="Candidate errors per request; reported as not measured (see README)"
+        default=None, description="Candidate errors per request; reported as not measured (see docs/rollouts.md)"
     )
     max_p95_latency_ratio: Annotated[float, Field(gt=0, le=1000)] | None = Field(
         default=1.5, description="Candidate p95 latency over the baseline's; null switches it off"
