@@ -104,19 +104,6 @@ def app(postgres_url: str, redis_url: str, broker_url: str, tmp_path: Path) -> I
     shutdown(application)
 
 
-@pytest.fixture(params=["postgres", "sqlite"])
-def any_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
-    """The app on Postgres (the `app` fixture), or on the embedded SQLite default, migrated."""
-    if request.param == "postgres":
-        yield request.getfixturevalue("app")
-        return
-    embedded = create_app(make_settings(tmp_path))
-    with embedded.app_context():
-        upgrade()
-    yield embedded
-    shutdown(embedded)
-
-
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()

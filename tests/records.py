@@ -86,8 +86,6 @@ def refresh_settled(timeout: float = 30.0):
 
     from webapp.stats.refresh import refresh_stats
 
-    if db.engine.dialect.name != "postgresql":
-        return refresh_stats()
     marker = db.session.execute(text("SELECT pg_current_xact_id()::text::bigint")).scalar_one()
     db.session.commit()
     deadline = time.monotonic() + timeout

@@ -7,9 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from flask_migrate import upgrade
 
-from tests.apps import make_settings, shutdown
+from tests.apps import make_settings, reset_state, shutdown
 from webapp import create_app
 from webapp.dashboard.page import PLOTLY_FILES
 
@@ -18,11 +17,13 @@ PAGE_FILES = ("/dashboard", "/dashboard/static/dashboard.js", "/dashboard/static
 
 
 @pytest.fixture
-def keyed(tmp_path) -> Iterator:
-    """An app on SQLite whose read scope needs a key."""
-    application: Flask = create_app(make_settings(tmp_path, READ_API_KEYS=READ, ADMIN_API_KEYS="admin-key"))
-    with application.app_context():
-        upgrade()
+def keyed(postgres_url, redis_url, tmp_path) -> Iterator:
+    """An app whose read scope needs a key."""
+    settings = make_settings(
+        tmp_path, DATABASE_URL=postgres_url, REDIS_URL=redis_url, READ_API_KEYS=READ, ADMIN_API_KEYS="admin-key"
+    )
+    application: Flask = create_app(settings)
+    reset_state(application)
     yield application.test_client()
     shutdown(application)
 

@@ -6,13 +6,10 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import select
 
 from tests.api import activate, register, two_versions
-from tests.apps import make_settings, shutdown
 from tests.records import log_record, refresh_settled
-from webapp import create_app
 from webapp.experiments.epochs import epoch_from_splits
 from webapp.experiments.statistics import wilson_interval
 from webapp.extensions import db
@@ -207,26 +204,19 @@ def test_performance_recommends_from_outcomes_when_there_is_feedback(experiment)
     assert {"models", "total_requests", "recommendation", "recommendation_note"} <= set(body)
 
 
-def test_the_embedded_sqlite_default_folds_feedback_and_reports_the_experiment(tmp_path):
-    app = create_app(make_settings(tmp_path))
-    try:
-        with app.app_context():
-            upgrade()
-        client = app.test_client()
-        v1, v2 = two_versions(client)
-        with app.app_context():
-            write_feedback_batch(encode_feedback_batch([]))  # an empty batch is harmless
-            serve(v1, "1.0.0", users=300, correct=120, labelled=300)
-            serve(v2, "2.0.0", users=300, correct=240, labelled=300)
-            refresh_settled()
-            serve(v2, "2.0.0", users=10, correct=10, labelled=10)
-            refresh_settled()
-        body = client.get("/experiments/sentiment").get_json()
-        arms = {arm["model_version"]: arm for arm in body["arms"]}
-        assert (arms["1.0.0"]["correct_count"], arms["2.0.0"]["correct_count"]) == (120, 250)
-        assert body["decision"]["winner"] == "2.0.0"
-    finally:
-        shutdown(app)
+def test_feedback_folded_by_a_later_refresh_adds_to_the_experiment(experiment):
+    app, client, v1, v2 = experiment
+    with app.app_context():
+        write_feedback_batch(encode_feedback_batch([]))  # an empty batch is harmless
+        serve(v1, "1.0.0", users=300, correct=120, labelled=300)
+        serve(v2, "2.0.0", users=300, correct=240, labelled=300)
+        refresh_settled()
+        serve(v2, "2.0.0", users=10, correct=10, labelled=10)
+        refresh_settled()
+    body = client.get("/experiments/sentiment").get_json()
+    arms = {arm["model_version"]: arm for arm in body["arms"]}
+    assert (arms["1.0.0"]["correct_count"], arms["2.0.0"]["correct_count"]) == (120, 250)
+    assert body["decision"]["winner"] == "2.0.0"
 
 
 def test_one_version_alone_is_not_an_experiment(client, app):

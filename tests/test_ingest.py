@@ -38,7 +38,7 @@ def records(count: int, **overrides) -> list[dict]:
     return [log_record(MODEL_ID, **overrides) for _ in range(count)]
 
 
-def test_texts_with_csv_and_copy_specials_are_stored_verbatim(any_app):
+def test_texts_with_csv_and_copy_specials_are_stored_verbatim(app):
     texts = [
         'a "quoted", comma',
         "two\nlines\r\nand a tab\t",
@@ -53,24 +53,24 @@ def test_texts_with_csv_and_copy_specials_are_stored_verbatim(any_app):
         "\x01\x1f\x7f",
     ]
     batch = [log_record(MODEL_ID, text=text, user_id=" ") for text in texts]
-    with any_app.app_context():
+    with app.app_context():
         assert write_prediction_logs(batch).inserted == len(texts)
         for record in batch:
             row = stored(record["prediction_id"])
             assert (row.text, row.user_id) == (record["text"], " ")
 
 
-def test_missing_user_and_bucket_are_stored_as_null(any_app):
+def test_missing_user_and_bucket_are_stored_as_null(app):
     record = log_record(MODEL_ID, user_id=None, bucket=None)
-    with any_app.app_context():
+    with app.app_context():
         write_prediction_logs([record])
         row = stored(record["prediction_id"])
         assert row.user_id is None and row.bucket is None
 
 
-def test_a_redelivered_batch_is_skipped_whole_by_the_ledger(any_app):
+def test_a_redelivered_batch_is_skipped_whole_by_the_ledger(app):
     payload = encode_log_batch(records(50))
-    with any_app.app_context():
+    with app.app_context():
         assert write_prediction_log_batch(payload).inserted == 50
         again = write_prediction_log_batch(payload)
         assert (again.inserted, again.duplicates, again.quarantined) == (0, 50, 0)
@@ -176,10 +176,10 @@ def test_an_envelope_that_says_more_rows_than_it_holds_stores_those_it_holds(app
         {"rows": None},
     ],
 )
-def test_an_envelope_that_does_not_hold_what_it_says_is_quarantined(any_app, lie):
+def test_an_envelope_that_does_not_hold_what_it_says_is_quarantined(app, lie):
     batch = records(2)
     payload = {**encode_log_batch(batch), **lie}
-    with any_app.app_context():
+    with app.app_context():
         result = write_prediction_log_batch(payload)
         assert result.inserted == 0 and result.quarantined >= 1
         assert not any(stored(record["prediction_id"]) for record in batch)

@@ -11,17 +11,13 @@ import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from flask import Flask
-from flask_migrate import upgrade
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from tests.apps import make_settings, shutdown
 from tests.records import log_record, refresh_settled, stored_totals
-from webapp import create_app
 from webapp.experiments.shadow_tables import ShadowPair
 from webapp.extensions import db
 from webapp.logpipe.ingest import write_prediction_logs
@@ -38,15 +34,9 @@ def app_with_partitions(app: Flask) -> Iterator[Flask]:
     yield from dropping_new_partitions(app)
 
 
-@pytest.fixture
-def retention_app(any_app: Flask) -> Iterator[Flask]:
-    """The app on Postgres (the partitions a test makes are dropped after it), or on SQLite."""
-    yield from dropping_new_partitions(any_app)
-
-
 def dropping_new_partitions(app: Flask) -> Iterator[Flask]:
     with app.app_context():
-        before = {partition.name for partition in list_partitions()}  # none on SQLite
+        before = {partition.name for partition in list_partitions()}
     yield app
     with app.app_context():
         for partition in list_partitions():
@@ -172,30 +162,14 @@ def test_retention_drops_whole_old_days_keeps_newer_ones_and_keeps_the_statistic
         ("config_version", -1),
     ],
 )
-def test_the_database_refuses_a_row_the_batch_schema_would_refuse(any_app, column, value):
+def test_the_database_refuses_a_row_the_batch_schema_would_refuse(app, column, value):
     row = {**log_record(MODEL_ID), "latency_bucket": 3, column: value}
     row = {**row, "prediction_id": uuid.UUID(row["prediction_id"]), "model_id": uuid.UUID(MODEL_ID)}
     row["created_at"] = datetime.fromisoformat(row["created_at"])
-    with any_app.app_context():
+    with app.app_context():
         with pytest.raises(IntegrityError, match="ck_prediction_logs_"):
             db.session.execute(PredictionLog.__table__.insert(), [row])
         db.session.rollback()
-
-
-def test_sqlite_keeps_a_plain_table_and_deletes_expired_rows_by_date(tmp_path: Path):
-    embedded = create_app(make_settings(tmp_path))
-    try:
-        with embedded.app_context():
-            upgrade()
-            kept = log_on(date(2020, 2, 9), date(2020, 3, 10))
-            log_on(date(2020, 1, 1), date(2020, 2, 8))
-            result = maintain_partitions(ahead_days=7, retention_days=30, today=TODAY)
-            assert (result.created, result.dropped, result.deleted_rows) == ([], [], 2)
-            stored = db.session.execute(text("SELECT prediction_id FROM prediction_logs")).scalars()
-            assert {str(uuid.UUID(value)) for value in stored} == {record["prediction_id"] for record in kept}
-            assert list_partitions() == []
-    finally:
-        shutdown(embedded)
 
 
 def test_health_counts_the_partitions_and_the_rows_in_the_default_one(app_with_partitions, client):
@@ -225,8 +199,8 @@ def test_cli_lists_partitions_and_maintains_them(app_with_partitions):
     assert partition_name(today) in table and "default" in table
 
 
-def test_retention_forgets_ledger_entries_of_batches_whose_rows_it_dropped(retention_app):
-    with retention_app.app_context():
+def test_retention_forgets_ledger_entries_of_batches_whose_rows_it_dropped(app_with_partitions):
+    with app_with_partitions.app_context():
         old, recent = uuid.uuid4(), uuid.uuid4()
         for batch_id, stored_at in (
             (old, datetime(2020, 1, 1, tzinfo=UTC)),
@@ -239,8 +213,8 @@ def test_retention_forgets_ledger_entries_of_batches_whose_rows_it_dropped(reten
     assert (result.forgotten_batches, remaining) == (1, {recent})
 
 
-def test_retention_forgets_shadow_pairs_whose_shadow_rows_it_dropped(retention_app):
-    with retention_app.app_context():
+def test_retention_forgets_shadow_pairs_whose_shadow_rows_it_dropped(app_with_partitions):
+    with app_with_partitions.app_context():
         old, recent = uuid.uuid4(), uuid.uuid4()
         for shadow_id, logged_at in (
             (old, datetime(2020, 1, 4, 23, tzinfo=UTC)),

@@ -45,10 +45,10 @@ def stored_cells() -> Counter:
     return Counter({(row.model_id, row.minute): row.count for row in db.session.scalars(select(PredictionMinute))})
 
 
-def test_incremental_series_equals_the_known_counts_and_a_recompute(any_app):
+def test_incremental_series_equals_the_known_counts_and_a_recompute(app):
     first, second = str(uuid.uuid4()), str(uuid.uuid4())
     batches = [records_over_the_last_hour(model, 300, seed) for seed, model in enumerate([first, second, first])]
-    with any_app.app_context():
+    with app.app_context():
         for batch in batches:  # each refresh adds to minutes an earlier one already wrote
             write_prediction_logs(batch)
             refresh_settled()
@@ -59,27 +59,27 @@ def test_incremental_series_equals_the_known_counts_and_a_recompute(any_app):
         assert stored_cells() == incremental
 
 
-def test_a_refresh_with_no_new_rows_changes_no_minute(any_app):
+def test_a_refresh_with_no_new_rows_changes_no_minute(app):
     records = records_over_the_last_hour(str(uuid.uuid4()), 100, seed=7)
-    with any_app.app_context():
+    with app.app_context():
         write_prediction_logs(records)
         refresh_settled()
         refresh_settled()
         assert stored_cells() == per_minute(records)
 
 
-def test_minutes_older_than_the_retention_are_dropped(any_app):
+def test_minutes_older_than_the_retention_are_dropped(app):
     model_id = str(uuid.uuid4())
     old = log_record(model_id, created_at=(datetime.now(UTC) - timedelta(days=8)).isoformat())
     recent = log_record(model_id)
-    with any_app.app_context():
+    with app.app_context():
         write_prediction_logs([old, recent])
         refresh_settled()
         assert stored_cells() == per_minute([recent])
 
 
-def test_timeseries_endpoint_answers_known_counts_with_zeros_filled(any_app):
-    client = any_app.test_client()
+def test_timeseries_endpoint_answers_known_counts_with_zeros_filled(app):
+    client = app.test_client()
     one = register(client, "sentiment", "1.0.0")
     two = register(client, "sentiment", "2.0.0")
     other = register(client, "other", "1.0.0")
@@ -89,7 +89,7 @@ def test_timeseries_endpoint_answers_known_counts_with_zeros_filled(any_app):
     at = [now - timedelta(minutes=m, seconds=-s) for m, s in ((0, 5), (0, 50), (3, 1), (59, 0), (60, 0))]
     records = [log_record(one["model_id"], created_at=t.isoformat()) for t in at]  # the 60-minute-old one falls out
     records += [log_record(two["model_id"], "2.0.0", created_at=now.isoformat()), log_record(other["model_id"])]
-    with any_app.app_context():
+    with app.app_context():
         write_prediction_logs(records)
         refresh_settled()
     body = client.get("/models/stats/timeseries?model=sentiment&minutes=60").get_json()

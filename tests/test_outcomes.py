@@ -41,35 +41,35 @@ def confusion(model_id: str = MODEL) -> dict[tuple[str, str], int]:
     return {(cell.true_label, cell.predicted_label): cell.count for cell in cells if cell.count}
 
 
-def test_feedback_is_stored_and_a_second_one_replaces_the_first(any_app):
+def test_feedback_is_stored_and_a_second_one_replaces_the_first(app):
     prediction_id = str(uuid.uuid4())
-    with any_app.app_context():
+    with app.app_context():
         send(feedback(prediction_id, "positive"))
         send(feedback(prediction_id, "negative", 0.5))
         row = db.session.get(Feedback, uuid.UUID(prediction_id))
         assert (row.label, row.reward) == ("negative", 0.5)
 
 
-def test_a_redelivered_older_feedback_does_not_undo_a_newer_one(any_app):
+def test_a_redelivered_older_feedback_does_not_undo_a_newer_one(app):
     prediction_id, now = str(uuid.uuid4()), datetime.now(UTC)
-    with any_app.app_context():
+    with app.app_context():
         send(feedback(prediction_id, "negative", at=now))
         send(feedback(prediction_id, "positive", at=now - timedelta(seconds=5)))
         assert db.session.get(Feedback, uuid.UUID(prediction_id)).label == "negative"
 
 
-def test_a_malformed_feedback_row_is_rejected_and_the_rest_of_its_batch_stored(any_app):
+def test_a_malformed_feedback_row_is_rejected_and_the_rest_of_its_batch_stored(app):
     good = [feedback(str(uuid.uuid4()), "positive") for _ in range(3)]
     bad = [feedback("not-a-uuid", "positive"), feedback(str(uuid.uuid4()), "meh"), feedback(str(uuid.uuid4()))]
-    with any_app.app_context():
+    with app.app_context():
         result = send(good[0], *bad, *good[1:])
         assert (result.received, result.inserted, result.rejected) == (6, 3, 3)
         assert db.session.get(Feedback, uuid.UUID(good[2]["prediction_id"])) is not None
 
 
-def test_feedback_counts_whether_it_arrives_before_or_after_its_prediction_log(any_app):
+def test_feedback_counts_whether_it_arrives_before_or_after_its_prediction_log(app):
     early, late = log_record(MODEL, prediction="positive"), log_record(MODEL, prediction="negative")
-    with any_app.app_context():
+    with app.app_context():
         send(feedback(early["prediction_id"], "positive"))  # before its log
         refresh_settled()
         assert outcome() is None  # nothing to join yet
@@ -82,9 +82,9 @@ def test_feedback_counts_whether_it_arrives_before_or_after_its_prediction_log(a
         assert confusion() == {("positive", "positive"): 1, ("positive", "negative"): 1}
 
 
-def test_a_replaced_feedback_replaces_its_counted_contribution(any_app):
+def test_a_replaced_feedback_replaces_its_counted_contribution(app):
     log = log_record(MODEL, prediction="positive")
-    with any_app.app_context():
+    with app.app_context():
         write_prediction_logs([log])
         send(feedback(log["prediction_id"], "positive", 1.0))
         refresh_settled()
@@ -101,10 +101,10 @@ def test_a_replaced_feedback_replaces_its_counted_contribution(any_app):
         assert confusion() == {("neutral", "positive"): 1}
 
 
-def test_refreshing_again_changes_nothing_and_a_rebuild_equals_the_incremental_totals(any_app):
+def test_refreshing_again_changes_nothing_and_a_rebuild_equals_the_incremental_totals(app):
     logs = [log_record(MODEL, prediction=("positive", "negative")[i % 2]) for i in range(40)]
     labels = ("positive", "negative", "neutral")
-    with any_app.app_context():
+    with app.app_context():
         write_prediction_logs(logs[:20])
         send(*(feedback(log["prediction_id"], labels[i % 3], round(i / 40, 4)) for i, log in enumerate(logs)))
         refresh_settled()
@@ -142,17 +142,17 @@ def test_feedback_that_commits_late_is_counted_by_the_next_refresh(app, postgres
         assert (outcome().labelled_count, outcome().correct_count) == (1, 1)
 
 
-def test_feedback_without_its_prediction_is_orphaned_after_the_grace_period(any_app):
+def test_feedback_without_its_prediction_is_orphaned_after_the_grace_period(app):
     old, new = datetime.now(UTC) - timedelta(hours=2), datetime.now(UTC)
-    with any_app.app_context():
+    with app.app_context():
         send(feedback(str(uuid.uuid4()), "positive", at=old), feedback(str(uuid.uuid4()), "negative", at=new))
         refresh_settled()
         assert orphaned_feedback(3600) == {"orphaned": 1, "waiting_for_prediction": 1, "grace_seconds": 3600}
-    health = any_app.test_client().get("/health").get_json()
+    health = app.test_client().get("/health").get_json()
     assert health["components"]["feedback"]["orphaned"] == 1
 
 
-def test_routed_predictions_are_counted_per_config_version_and_sticky_users_once(any_app):
+def test_routed_predictions_are_counted_per_config_version_and_sticky_users_once(app):
     records = [
         log_record(MODEL, routing="sticky", user_id="ann", bucket=3, config_version=7),
         log_record(MODEL, routing="sticky", user_id="ann", bucket=3, config_version=7),
@@ -160,7 +160,7 @@ def test_routed_predictions_are_counted_per_config_version_and_sticky_users_once
         log_record(MODEL, routing="random", config_version=8),
         log_record(MODEL, routing="explicit", config_version=8),
     ]
-    with any_app.app_context():
+    with app.app_context():
         write_prediction_logs(records)
         refresh_settled()
         counts = {

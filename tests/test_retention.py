@@ -14,11 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
-from flask_migrate import upgrade
 from sqlalchemy import select
 
-from tests.apps import make_settings, shutdown
-from webapp import create_app
 from webapp.experiments.tables import Feedback
 from webapp.extensions import db
 from webapp.failures.tables import PredictionError
@@ -40,10 +37,7 @@ def add_rows(kind: str, at: datetime, count: int = 1, **fields) -> list:
         key = uuid.uuid4()
         if kind in ("feedback", "orphaned_feedback"):
             counted = None if kind == "orphaned_feedback" else uuid.uuid4()
-            revision = (db.session.scalar(select(db.func.max(Feedback.revision))) or 0) + 1
-            row = Feedback(
-                prediction_id=key, label="positive", received_at=at, revision=revision, counted_model_id=counted
-            )
+            row = Feedback(prediction_id=key, label="positive", received_at=at, counted_model_id=counted)
         elif kind == "prediction_errors":
             row = PredictionError(
                 error_id=key, model_id=uuid.uuid4(), model_version="1.0.0", routing="random", config_version=1,
@@ -106,27 +100,6 @@ def test_flask_logs_maintain_reports_the_expired_rows(app):
     assert json.loads(result.stdout)["expired"] == dict.fromkeys(KINDS, 2)
     text = app.test_cli_runner().invoke(args=["logs", "maintain"]).stdout
     assert "expired 0 prediction_errors rows older than" in text
-
-
-@pytest.fixture
-def sqlite_app(tmp_path) -> Flask:
-    embedded = create_app(make_settings(tmp_path))
-    with embedded.app_context():
-        upgrade()  # migration 0010 on SQLite too
-    yield embedded
-    shutdown(embedded)
-
-
-def test_on_sqlite_old_rows_expire_but_the_newest_feedback_keeps_the_revision_count(sqlite_app):
-    with sqlite_app.app_context():
-        old = {kind: add_rows(kind, OLD, 2) for kind in KINDS}
-        newest_revision = db.session.scalar(select(db.func.max(Feedback.revision)))
-        expired = maintain_partitions(ahead_days=2, retention_days=RETENTION_DAYS).expired
-        # Every old row but the last feedback written: the next one is numbered after it.
-        assert expired == {**dict.fromkeys(KINDS, 2), "feedback": 1}
-        assert kept("feedback") == {old["feedback"][-1]} and kept("orphaned_feedback") == set()
-        assert kept("prediction_errors") == kept("quarantined_batches") == set()
-        assert db.session.scalar(select(db.func.max(Feedback.revision))) == newest_revision
 
 
 def purge(app: Flask, *args: str):

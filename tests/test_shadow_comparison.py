@@ -67,9 +67,9 @@ CASES_WITH_SERVED = [
 CASES_WITH_OTHER_SERVED = [("positive", "negative", "positive"), ("negative", "negative", None)]
 
 
-def test_agreement_and_paired_accuracy_equal_hand_counted_values_per_served_version(any_app):
+def test_agreement_and_paired_accuracy_equal_hand_counted_values_per_served_version(app):
     logs = []
-    with any_app.app_context():
+    with app.app_context():
         for served_model, cases in ((SERVED, CASES_WITH_SERVED), (OTHER_SERVED, CASES_WITH_OTHER_SERVED)):
             for served_label, shadow_label, true_label in cases:
                 served, shadow = mirrored_pair(served_label, shadow_label, served_model)
@@ -90,14 +90,14 @@ ORDERS = list(itertools.permutations(("shadow", "served", "feedback")))
 
 
 @pytest.mark.parametrize("order", ORDERS, ids=["-".join(order) for order in ORDERS])
-def test_the_totals_do_not_depend_on_the_order_rows_and_feedback_arrive_in(any_app, order):
+def test_the_totals_do_not_depend_on_the_order_rows_and_feedback_arrive_in(app, order):
     served, shadow = mirrored_pair("positive", "negative")
     arrive = {
         "shadow": lambda: write_prediction_logs([shadow]),
         "served": lambda: write_prediction_logs([served]),
         "feedback": lambda: send_feedback(served["prediction_id"], "negative"),
     }
-    with any_app.app_context():
+    with app.app_context():
         for step in order:
             arrive[step]()
             refresh_settled()  # each arrival in a refresh window of its own
@@ -106,9 +106,9 @@ def test_the_totals_do_not_depend_on_the_order_rows_and_feedback_arrive_in(any_a
         assert totals() == counts(1, 0, labelled=1, shadow_correct=1, shadow_only=1)  # rerunning adds nothing
 
 
-def test_everything_arriving_in_one_window_counts_once(any_app):
+def test_everything_arriving_in_one_window_counts_once(app):
     served, shadow = mirrored_pair("neutral", "neutral")
-    with any_app.app_context():
+    with app.app_context():
         send_feedback(served["prediction_id"], "neutral")
         write_prediction_logs([shadow])
         write_prediction_logs([served])
@@ -116,10 +116,10 @@ def test_everything_arriving_in_one_window_counts_once(any_app):
         assert totals() == counts(1, 1, labelled=1, shadow_correct=1, served_correct=1)
 
 
-def test_a_replaced_feedback_replaces_the_pairs_counted_label_and_the_latest_wins(any_app):
+def test_a_replaced_feedback_replaces_the_pairs_counted_label_and_the_latest_wins(app):
     served, shadow = mirrored_pair("positive", "negative")
     now = datetime.now(UTC)
-    with any_app.app_context():
+    with app.app_context():
         write_prediction_logs([served, shadow])
         send_feedback(served["prediction_id"], "positive", at=now)
         refresh_settled()
@@ -155,10 +155,10 @@ def test_a_served_row_that_commits_late_is_paired_by_the_next_refresh(app, postg
         assert totals() == counts(1, 1, labelled=1, shadow_correct=1, served_correct=1)
 
 
-def test_a_rebuild_equals_the_incremental_totals(any_app):
+def test_a_rebuild_equals_the_incremental_totals(app):
     labels = ("positive", "negative", "neutral")
     pairs = [mirrored_pair(labels[n % 3], labels[n * 7 % 3]) for n in range(30)]
-    with any_app.app_context():
+    with app.app_context():
         write_prediction_logs([shadow for _, shadow in pairs[:20]])
         for n, (served, _) in enumerate(pairs):
             send_feedback(served["prediction_id"], labels[n * 5 % 3])
@@ -185,10 +185,10 @@ def test_looking_for_a_shadow_row_walks_the_partial_index_even_before_statistics
     assert "Seq Scan" not in plan and "shadow_of_idx" in plan, plan
 
 
-def test_a_counted_pair_remembers_its_shadow_rows_log_time_for_retention(any_app):
+def test_a_counted_pair_remembers_its_shadow_rows_log_time_for_retention(app):
     served, shadow = mirrored_pair("positive", "negative")
     shadow["created_at"] = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC).isoformat()
-    with any_app.app_context():
+    with app.app_context():
         write_prediction_logs([served, shadow])
         refresh_settled()
         send_feedback(served["prediction_id"], "negative")

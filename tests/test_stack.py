@@ -1,8 +1,7 @@
 """The README's flows against the whole process group that `make run` starts (honcho + Procfile).
 
-Once on the embedded default (SQLite, SQLite-backed broker, in-process config cache) and once on the
-production stack (Postgres, RabbitMQ as broker, Redis as config cache): web (gunicorn, 2 workers),
-worker and beat as real processes.
+On the production stack (Postgres, RabbitMQ as broker, Redis as config cache): web (gunicorn,
+2 workers), worker and beat as real processes.
 """
 
 from __future__ import annotations
@@ -23,18 +22,20 @@ class Stack(ManagedProcess):
     ready_marker = "Booting worker"
 
 
-@pytest.fixture(params=["embedded", "production"])
-def stack(request, tmp_path):
+@pytest.fixture
+def stack(app, postgres_url, redis_url, broker_url, tmp_path):
+    # `app` empties the tables and the routing cache; the stack gets a queue of its own, apart from
+    # the session's shared worker.
     port = free_port()
-    env = {"INSTANCE_DIR": str(tmp_path), "BIND": f"127.0.0.1:{port}", "STATS_REFRESH_SECONDS": "1"}
-    if request.param == "production":
-        database_url = request.getfixturevalue("postgres_url")
-        request.getfixturevalue("app")  # empties the tables and the routing cache
-        cache_url = request.getfixturevalue("redis_url")
-        # A queue of its own, apart from the session's shared worker.
-        broker_url = new_vhost(request.getfixturevalue("broker_url"), "stack")
-        env |= {"DATABASE_URL": database_url, "REDIS_URL": cache_url, "CELERY_BROKER_URL": broker_url}
-    group = Stack([sys.executable, "-m", "honcho", "start"], env, f"honcho ({request.param})")
+    env = {
+        "INSTANCE_DIR": str(tmp_path),
+        "BIND": f"127.0.0.1:{port}",
+        "STATS_REFRESH_SECONDS": "1",
+        "DATABASE_URL": postgres_url,
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": new_vhost(broker_url, "stack"),
+    }
+    group = Stack([sys.executable, "-m", "honcho", "start"], env, "honcho")
     subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=group.env, check=True
     )

@@ -90,12 +90,12 @@ def test_percentiles_are_within_the_stated_error_of_the_exact_ones(app):
             assert abs(reported - exact) / exact <= RELATIVE_ERROR + 1e-9, (quantile, reported, exact)
 
 
-def test_latency_histogram_adds_each_refresh_to_the_counts_before_it(any_app):
+def test_latency_histogram_adds_each_refresh_to_the_counts_before_it(app):
     model_id = str(uuid.uuid4())
     first, second = random_records(model_id, 1_000, seed=9), random_records(model_id, 700, seed=10)
     for record in second:
         record["latency_ms"] = round(record["latency_ms"] * 10, 4)  # slower: the second refresh moves p99
-    with any_app.app_context():
+    with app.app_context():
         write_prediction_logs(first)
         refresh_stats()
         write_prediction_logs(second)
