@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 
 import redis
 from flask import Flask
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from .config import PROJECT_ROOT, ConfigError, Settings
 from .errors import register_error_handlers
@@ -26,7 +23,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(settings.instance_dir), static_folder=None)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=settings.sqlalchemy_database_uri,
-        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "connect_args": {"connect_timeout": 3}},
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
     )
     app.json.sort_keys = False  # keep fields in the order the schemas declare them
@@ -141,24 +138,10 @@ def _redis_client(settings: Settings) -> redis.Redis:
     )
 
 
-def _engine_options(settings: Settings) -> dict:
-    if settings.sqlalchemy_database_uri.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 3}}
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
-    # WAL lets the web app read while a worker writes; without it SQLite readers block writers.
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        dbapi_connection.execute("PRAGMA journal_mode=WAL")
-        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
-
-
 def _announce(settings: Settings) -> None:
     if settings.embedded:
         log.info(
-            "embedded default: SQLite at %s, in-process routing cache, broker %s",
+            "embedded default: database %s, in-process routing cache, broker %s",
             settings.sqlalchemy_database_uri,
             settings.broker_url,
         )

@@ -2,11 +2,10 @@
 
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData, Table
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-# Deterministic constraint names keep Alembic migrations identical on Postgres and SQLite.
+# Deterministic constraint names: the models and the Alembic migrations name each constraint alike.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -22,9 +21,3 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-
-
-def upsert_into(table: Table) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT into `table` with the bound database's ON CONFLICT clauses (both dialects spell them alike)."""
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)

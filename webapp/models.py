@@ -19,7 +19,6 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     Uuid,
 )
@@ -28,24 +27,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .extensions import db
 
-# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
-BigId = BigInteger().with_variant(Integer, "sqlite")
-
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC timestamps on every backend (SQLite hands back naive values)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
 
 
 class ModelVersion(db.Model):
@@ -64,9 +48,9 @@ class ModelVersion(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="inactive", index=True)
     traffic_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal(0))
     shadow_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal(0))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class RoutingState(db.Model):
@@ -79,7 +63,7 @@ class RoutingState(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
-    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Split(db.Model):
@@ -92,7 +76,7 @@ class Split(db.Model):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     runs: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class AuditLog(db.Model):
@@ -101,8 +85,8 @@ class AuditLog(db.Model):
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_model_name_id", "model_name", "id"),)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     action: Mapped[str] = mapped_column(String(16))
     model_name: Mapped[str] = mapped_column(String(64))
     model_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
@@ -135,10 +119,9 @@ SHADOW_ROWS = "shadow_of IS NOT NULL"
 class PredictionLog(db.Model):
     """One answered prediction. Append-only.
 
-    On Postgres the table is partitioned by UTC day of `created_at` (`prediction_logs_pYYYYMMDD`,
-    plus `prediction_logs_default`; see `webapp/logpipe/partitions.py`), so its primary key has to
-    include `created_at`, and `prediction_id` is indexed but cannot be unique. SQLite keeps a
-    plain table whose `id` alone is the key (its row id). Postgres rows also carry
+    The table is partitioned by UTC day of `created_at` (`prediction_logs_pYYYYMMDD`, plus
+    `prediction_logs_default`; see `webapp/logpipe/partitions.py`), so its primary key has to
+    include `created_at`, and `prediction_id` is indexed but cannot be unique. Rows also carry
     `txid xid8 DEFAULT pg_current_xact_id()` (see the migrations), which lets the stats refresh
     read exactly the rows committed since its last run.
     """
@@ -150,13 +133,12 @@ class PredictionLog(db.Model):
             "ix_prediction_logs_shadow_of",
             "shadow_of",
             postgresql_where=sql_text(SHADOW_ROWS),
-            sqlite_where=sql_text(SHADOW_ROWS),
         ),
         *(CheckConstraint(rule, name=name) for name, rule in PREDICTION_LOG_CHECKS.items()),
         {"postgresql_partition_by": "RANGE (created_at)"},
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     prediction_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     model_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     model_version: Mapped[str] = mapped_column(String(64))
@@ -170,7 +152,7 @@ class PredictionLog(db.Model):
     latency_bucket: Mapped[int] = mapped_column(SmallInteger)
     routing: Mapped[str] = mapped_column(String(8))
     bucket: Mapped[int | None] = mapped_column(SmallInteger)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     slot: Mapped[int | None] = mapped_column(SmallInteger)
     shadow_of: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # the served prediction a shadow mirrored
     # The routing-config version that routed it: the allocation epochs of the SRM check.
@@ -185,7 +167,7 @@ class PredictionLogBatch(db.Model):
 
     batch_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     row_count: Mapped[int] = mapped_column(Integer)
-    stored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
 class QuarantinedBatch(db.Model):
@@ -194,13 +176,13 @@ class QuarantinedBatch(db.Model):
 
     __tablename__ = "quarantined_batches"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     batch_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, unique=True)
     kind: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(Text)
     row_count: Mapped[int] = mapped_column(Integer)
     payload: Mapped[Any] = mapped_column(JSON)
-    quarantined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)  # retention
+    quarantined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)  # retention
 
 
 class ModelStats(db.Model):
@@ -221,12 +203,12 @@ class ModelStats(db.Model):
     random_count: Mapped[int] = mapped_column(BigInteger, default=0)
     explicit_count: Mapped[int] = mapped_column(BigInteger, default=0)
     shadow_count: Mapped[int] = mapped_column(BigInteger, default=0)
-    first_prediction_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_prediction_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_prediction_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_prediction_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     p50_latency: Mapped[float | None] = mapped_column(Float)
     p95_latency: Mapped[float | None] = mapped_column(Float)
     p99_latency: Mapped[float | None] = mapped_column(Float)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class LatencyHistogram(db.Model):
@@ -242,14 +224,14 @@ class LatencyHistogram(db.Model):
 class StatsCursor(db.Model):
     """One row: how far the stats refresh has read the prediction log.
 
-    `position` is a transaction-id horizon on Postgres and the last row id on SQLite.
+    `position` is a transaction-id horizon (see `webapp/stats/refresh.py`).
     """
 
     __tablename__ = "stats_cursor"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     position: Mapped[int] = mapped_column(BigInteger, default=0)
-    refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     rows_last_refresh: Mapped[int] = mapped_column(BigInteger, default=0)
     # The same kind of horizon for the feedback table.
     feedback_position: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
@@ -262,5 +244,5 @@ class PredictionMinute(db.Model):
     __table_args__ = (Index("ix_prediction_minutes_minute", "minute"),)
 
     model_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    minute: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    minute: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger, default=0)

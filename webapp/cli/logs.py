@@ -40,12 +40,12 @@ def _maintenance_lines(result: MaintenanceResult) -> list[str]:
 @logs_cli.command("partitions")
 @ops_command
 def partitions_command(as_json: bool) -> None:
-    """List the log's partitions: name, day, estimated rows (Postgres; SQLite has none)."""
+    """List the log's partitions: name, day, estimated rows."""
     partitions = list_partitions()
     payload = [
         {"name": p.name, "day": p.day and p.day.isoformat(), "rows_estimate": p.rows_estimate} for p in partitions
     ]
-    emit(payload, as_json, lambda: [_partition_line(p) for p in partitions] or ["no partitions (plain table)"])
+    emit(payload, as_json, lambda: [_partition_line(p) for p in partitions] or ["no partitions"])
 
 
 @logs_cli.command("maintain")

@@ -8,9 +8,10 @@ request, is the unit that was randomized, so the SRM check counts users.
 from __future__ import annotations
 
 from sqlalchemy import case, func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..extensions import db, upsert_into
+from ..extensions import db
 from ..models import PredictionLog
 from .tables import AllocationCount, AllocationUser
 
@@ -46,5 +47,5 @@ def _add_sticky_users(window: ColumnElement[bool]) -> None:
         .where(window, _ROUTED, PredictionLog.routing == "sticky", PredictionLog.user_id.is_not(None))
         .distinct()
     )
-    statement = upsert_into(AllocationUser.__table__).from_select(["model_id", "config_version", "user_id"], users)
+    statement = insert(AllocationUser.__table__).from_select(["model_id", "config_version", "user_id"], users)
     db.session.execute(statement.on_conflict_do_nothing())

@@ -6,8 +6,7 @@ version and prediction, its feedback's label and reward) differs from what its f
 was counted. Each change yields the new contribution (+1) and, if there was one, the old (-1);
 `fold_outcomes` adds them up. The row is then marked with exactly what was counted.
 
-Postgres does it in one statement, so 20,000 new outcomes never travel to Python one by one;
-SQLite (the laptop default, small) does it row by row.
+It is one statement, so 20,000 new outcomes never travel to Python one by one.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import text, update
+from sqlalchemy import text
 
 from ..extensions import db
 from ..models import PredictionLog
@@ -28,9 +27,9 @@ _CANDIDATES = """
     UNION
     SELECT prediction_id FROM prediction_logs WHERE {log_window}
 """
-_POSTGRES_WINDOW = "txid >= CAST(:{low} AS text)::xid8 AND txid < CAST(:{high} AS text)::xid8"
+_WINDOW = "txid >= CAST(:{low} AS text)::xid8 AND txid < CAST(:{high} AS text)::xid8"
 # Rows are locked in prediction_id order, as the feedback ingest writes them: no deadlock between the two.
-_CHANGES_POSTGRES = f"""
+_CHANGES = f"""
 WITH candidates AS ({_CANDIDATES}),
 changed AS (
     SELECT f.prediction_id, f.label, f.reward, f.received_at, l.model_id, l.prediction,
@@ -62,9 +61,6 @@ FROM contributions GROUP BY model_id, label, prediction, sign
 """
 
 
-_COUNTED = ("counted_model_id", "counted_label", "counted_prediction", "counted_reward")
-
-
 @dataclass(frozen=True)
 class Change:
     """`count` contributions of one kind to one version's totals: added (sign +1) or taken back (-1)."""
@@ -83,16 +79,10 @@ class Change:
 
 def changes(log_window: tuple[int, int], feedback_window: tuple[int, int]) -> list[Change]:
     """The outcome changes in these windows, already marked as counted."""
-    if db.engine.dialect.name == "postgresql":
-        return _changes_postgres(log_window, feedback_window)
-    return _changes_sqlite(log_window, feedback_window)
-
-
-def _changes_postgres(log_window: tuple[int, int], feedback_window: tuple[int, int]) -> list[Change]:
     statement = text(
-        _CHANGES_POSTGRES.format(
-            feedback_window=_POSTGRES_WINDOW.format(low="feedback_low", high="feedback_high"),
-            log_window=_POSTGRES_WINDOW.format(low="log_low", high="log_high"),
+        _CHANGES.format(
+            feedback_window=_WINDOW.format(low="feedback_low", high="feedback_high"),
+            log_window=_WINDOW.format(low="log_low", high="log_high"),
         )
     ).bindparams(**_bounds([str(value) for value in (*feedback_window, *log_window)]))
     statement = statement.columns(
@@ -103,41 +93,6 @@ def _changes_postgres(log_window: tuple[int, int], feedback_window: tuple[int, i
                Decimal(row.reward_sum), Decimal(row.reward_sum_squares), row.first_at, row.last_at)
         for row in db.session.execute(statement)
     ]  # fmt: skip
-
-
-def _changes_sqlite(log_window: tuple[int, int], feedback_window: tuple[int, int]) -> list[Change]:
-    candidates = _CANDIDATES.format(
-        feedback_window="revision > :feedback_low AND revision <= :feedback_high",
-        log_window="id > :log_low AND id <= :log_high",  # row ids grow in commit order: one writer at a time
-    )
-    query = text(
-        "SELECT f.prediction_id, f.label, f.reward, f.received_at, f.counted_model_id, f.counted_label, "
-        "f.counted_prediction, f.counted_reward, l.model_id, l.prediction FROM feedback f "
-        f"JOIN prediction_logs l ON l.prediction_id = f.prediction_id WHERE f.prediction_id IN ({candidates})"
-    ).bindparams(**_bounds([*feedback_window, *log_window]))
-    feedback, logs = Feedback.__table__.c, PredictionLog.__table__.c
-    query = query.columns(
-        feedback.prediction_id, feedback.label, feedback.reward, feedback.received_at, feedback.counted_model_id,
-        feedback.counted_label, feedback.counted_prediction, feedback.counted_reward, logs.model_id, logs.prediction,
-    )  # fmt: skip
-    found, marks = [], []
-    for row in db.session.execute(query):
-        now = (row.model_id, row.label, row.prediction, row.reward)
-        before = (row.counted_model_id, row.counted_label, row.counted_prediction, row.counted_reward)
-        if now == before:
-            continue
-        found.append(_single(*now, +1, row.received_at))
-        if row.counted_model_id is not None:
-            found.append(_single(*before, -1, None))
-        marks.append({"prediction_id": row.prediction_id, **dict(zip(_COUNTED, now, strict=True))})
-    if marks:
-        db.session.execute(update(Feedback), marks)
-    return found
-
-
-def _single(model_id, label, prediction, reward, sign: int, at: datetime | None) -> Change:
-    value = Decimal(0) if reward is None else Decimal(str(round(reward, 4)))
-    return Change(model_id, label, prediction, sign, 1, int(reward is not None), value, value * value, at, at)
 
 
 def _bounds(values: list) -> dict:

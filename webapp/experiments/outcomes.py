@@ -57,7 +57,7 @@ class Delta:
 
 def fold_outcomes(log_window: tuple[int, int], feedback_from: int) -> tuple[int, int]:
     """Count the outcomes that changed; returns the next feedback position and how many changed."""
-    feedback_to = log_window[1] if db.engine.dialect.name == "postgresql" else _last_revision(feedback_from)
+    feedback_to = log_window[1]  # feedback rows carry the transaction id that wrote them, like log rows
     deltas: dict[uuid.UUID, Delta] = defaultdict(Delta)
     for change in changes(log_window, (feedback_from, feedback_to)):
         deltas[change.model_id].add(change)
@@ -73,10 +73,6 @@ def orphaned_feedback(grace_seconds: float) -> dict[str, int]:
     orphaned = db.session.scalar(select(func.count()).where(unmatched, Feedback.received_at < cutoff))
     waiting = db.session.scalar(select(func.count()).where(unmatched, Feedback.received_at >= cutoff))
     return {"orphaned": orphaned or 0, "waiting_for_prediction": waiting or 0, "grace_seconds": grace_seconds}
-
-
-def _last_revision(position: int) -> int:
-    return max(db.session.scalar(select(func.max(Feedback.revision))) or 0, position)
 
 
 def _merge(deltas: dict[uuid.UUID, Delta]) -> None:

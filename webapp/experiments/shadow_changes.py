@@ -4,8 +4,8 @@ A candidate is a shadow prediction that the log window or the feedback window to
 row, its served row, or its served prediction's feedback. Its pair as the tables say now (the
 shadow's version and label, the served row's version and label, the feedback's label) is compared
 with what `shadow_pairs` says was counted; each difference yields the new contribution (+1) and, if
-there was one, the old (-1). Postgres does it in one statement, so thousands of new pairs never
-travel to Python one by one; SQLite (the laptop default, small) does it row by row.
+there was one, the old (-1). It is one statement, so thousands of new pairs never travel to Python
+one by one.
 """
 
 from __future__ import annotations
@@ -13,16 +13,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, String, Uuid, column, insert, text, update
+from sqlalchemy import Integer, String, Uuid, column, text
 
 from ..extensions import db
-from ..models import UTCDateTime
-from .shadow_tables import ShadowPair
 
-_POSTGRES_WINDOW = (
-    "{alias}.txid >= CAST(:{bound}_low AS text)::xid8 AND {alias}.txid < CAST(:{bound}_high AS text)::xid8"
-)
-_SQLITE_WINDOW = "{alias}.{position} > :{bound}_low AND {alias}.{position} <= :{bound}_high"
+_WINDOW = "{alias}.txid >= CAST(:{bound}_low AS text)::xid8 AND {alias}.txid < CAST(:{bound}_high AS text)::xid8"
 _CANDIDATES = """
     SELECT s.prediction_id FROM prediction_logs s WHERE s.shadow_of IS NOT NULL AND {shadow_window}
     UNION
@@ -48,7 +43,7 @@ LEFT JOIN feedback f ON f.prediction_id = s.shadow_of
 LEFT JOIN shadow_pairs p ON p.shadow_prediction_id = s.prediction_id
 WHERE s.shadow_of IS NOT NULL AND s.prediction_id IN ({candidates})
 """
-_CHANGES_POSTGRES = f"""
+_CHANGES = f"""
 WITH changed AS (
     SELECT * FROM ({_NOW_AND_COUNTED}) pairs
     WHERE (counted_shadow_model_id, counted_served_model_id, counted_shadow_label, counted_served_label,
@@ -100,52 +95,16 @@ class PairChange:
 
 def pair_changes(log_window: tuple[int, int], feedback_window: tuple[int, int]) -> list[PairChange]:
     """The pair changes in these windows, already marked as counted."""
-    if db.engine.dialect.name == "postgresql":
-        return _changes_postgres(log_window, feedback_window)
-    return _changes_sqlite(log_window, feedback_window)
-
-
-def _changes_postgres(log_window: tuple[int, int], feedback_window: tuple[int, int]) -> list[PairChange]:
-    statement = _statement(_CHANGES_POSTGRES, _POSTGRES_WINDOW, ("", ""), (*log_window, *feedback_window))
+    candidates = _CANDIDATES.format(
+        shadow_window=_WINDOW.format(alias="s", bound="log"),
+        served_window=_WINDOW.format(alias="l", bound="log"),
+        feedback_window=_WINDOW.format(alias="f", bound="feedback"),
+    )
+    names = ("log_low", "log_high", "feedback_low", "feedback_high")
+    bounds = [str(value) for value in (*log_window, *feedback_window)]
+    statement = text(_CHANGES.replace("{candidates}", candidates)).bindparams(**dict(zip(names, bounds, strict=True)))
     statement = statement.columns(*_PAIR_COLUMNS, column("sign", Integer), column("count", Integer))
     return [
         PairChange(Pair(*(getattr(row, name) for name in _PAIR_FIELDS)), row.sign, row.count)
         for row in db.session.execute(statement)
     ]
-
-
-def _changes_sqlite(log_window: tuple[int, int], feedback_window: tuple[int, int]) -> list[PairChange]:
-    # One writer at a time: row ids and feedback revisions grow in commit order.
-    statement = _statement(_NOW_AND_COUNTED, _SQLITE_WINDOW, ("id", "revision"), (*log_window, *feedback_window))
-    counted_columns = [column(f"counted_{c.name}", c.type) for c in _PAIR_COLUMNS]
-    statement = statement.columns(
-        column("shadow_id", Uuid), column("shadow_created_at", UTCDateTime), *_PAIR_COLUMNS, *counted_columns
-    )
-    found, inserts, updates = [], [], []
-    for row in db.session.execute(statement):
-        now = Pair(*(getattr(row, name) for name in _PAIR_FIELDS))
-        before = Pair(*(getattr(row, f"counted_{name}") for name in _PAIR_FIELDS))
-        if now == before:
-            continue
-        found.append(PairChange(now, +1))
-        marks = inserts if before.shadow_model_id is None else updates
-        marks.append({"shadow_prediction_id": row.shadow_id, "shadow_created_at": row.shadow_created_at, **vars(now)})
-        if before.shadow_model_id is not None:
-            found.append(PairChange(before, -1))
-    if inserts:
-        db.session.execute(insert(ShadowPair), inserts)
-    if updates:
-        db.session.execute(update(ShadowPair), updates)
-    return found
-
-
-def _statement(template: str, window: str, positions: tuple[str, str], bounds: tuple[int, ...]):
-    log_position, feedback_position = positions
-    candidates = _CANDIDATES.format(
-        shadow_window=window.format(alias="s", bound="log", position=log_position),
-        served_window=window.format(alias="l", bound="log", position=log_position),
-        feedback_window=window.format(alias="f", bound="feedback", position=feedback_position),
-    )
-    values = [str(value) for value in bounds] if db.engine.dialect.name == "postgresql" else list(bounds)
-    names = ("log_low", "log_high", "feedback_low", "feedback_high")
-    return text(template.replace("{candidates}", candidates)).bindparams(**dict(zip(names, values, strict=True)))

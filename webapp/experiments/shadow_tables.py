@@ -8,11 +8,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, String, Uuid
+from sqlalchemy import BigInteger, DateTime, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from ..models import UTCDateTime, utcnow
+from ..models import utcnow
 
 
 class ShadowPair(db.Model):
@@ -27,7 +27,7 @@ class ShadowPair(db.Model):
     __tablename__ = "shadow_pairs"
 
     shadow_prediction_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    shadow_created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    shadow_created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     shadow_model_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     served_model_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     shadow_label: Mapped[str] = mapped_column(String(8))
@@ -52,4 +52,4 @@ class ShadowComparison(db.Model):
     served_correct: Mapped[int] = mapped_column(BigInteger, default=0)
     shadow_only_correct: Mapped[int] = mapped_column(BigInteger, default=0)
     served_only_correct: Mapped[int] = mapped_column(BigInteger, default=0)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

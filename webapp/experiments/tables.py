@@ -9,11 +9,11 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Float, Index, Numeric, String, Uuid, text
+from sqlalchemy import BigInteger, DateTime, Float, Index, Numeric, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from ..models import UTCDateTime, utcnow
+from ..models import utcnow
 
 
 class Feedback(db.Model):
@@ -22,8 +22,10 @@ class Feedback(db.Model):
     A second feedback for the same prediction replaces the first. The `counted_*` columns are the
     contribution the refresh has folded into the outcome totals, so a replacement can take the old
     one back out. A row with no `counted_model_id` has not been matched with its prediction log
-    yet. On Postgres the row also has `txid xid8` (see the migration), set by every write, which
-    lets the refresh read exactly the rows written since its last run; SQLite uses `revision`.
+    yet. The row also has `txid xid8` (see the migration), set by every write, which lets the
+    refresh read exactly the rows written since its last run. `revision` is no longer read (the
+    refresh follows `txid`); it stays, NOT NULL and written as 0, until a later migration drops it
+    once no running process still writes it.
     """
 
     __tablename__ = "feedback"
@@ -33,7 +35,6 @@ class Feedback(db.Model):
             "ix_feedback_unmatched_received_at",
             "received_at",
             postgresql_where=text("counted_model_id IS NULL"),
-            sqlite_where=text("counted_model_id IS NULL"),
         ),
         Index("ix_feedback_revision", "revision"),
     )
@@ -41,7 +42,7 @@ class Feedback(db.Model):
     prediction_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     label: Mapped[str | None] = mapped_column(String(8))
     reward: Mapped[float | None] = mapped_column(Float)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # retention deletes by it
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)  # retention deletes by it
     revision: Mapped[int] = mapped_column(BigInteger, default=0)
     counted_model_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     counted_label: Mapped[str | None] = mapped_column(String(8))
@@ -61,9 +62,9 @@ class OutcomeStats(db.Model):
     reward_count: Mapped[int] = mapped_column(BigInteger, default=0)
     reward_sum: Mapped[Decimal] = mapped_column(Numeric(28, 4), default=Decimal(0))
     reward_sum_squares: Mapped[Decimal] = mapped_column(Numeric(28, 8), default=Decimal(0))
-    first_feedback_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_feedback_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    first_feedback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_feedback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ConfusionCell(db.Model):

@@ -6,20 +6,18 @@ A row that fails validation, or that Postgres refuses, goes to quarantine alone 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from psycopg2.extras import execute_values
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, TypeAdapter
 
-from ..extensions import db, upsert_into
+from ..extensions import db
 from ..logpipe.batches import BatchFormat, decode
 from ..logpipe.ingest import IngestResult
 from ..logpipe.isolate import content_key, quarantine_rows, store_isolating
 from ..schemas import NO_NUL_PATTERN, UUID_PATTERN
 from .pipeline import ERROR_FIELDS
-from .tables import PredictionError
 
 Uuid = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]
 
@@ -53,9 +51,6 @@ _INSERT = (
 def write_error_batch(payload: str | bytes) -> IngestResult:
     """Store a batch as the web process encoded it; a row already stored (a redelivery) is skipped."""
     decoded = decode(payload, ERROR_BATCH)
-    if db.engine.dialect.name != "postgresql":
-        inserted = _insert_sqlite(decoded.rows) if decoded.rows else 0
-        return IngestResult(received=decoded.received, inserted=inserted, rejected=len(decoded.refused))
     with db.engine.begin() as connection:
         cursor = connection.connection.dbapi_connection.cursor()
         inserted, refusals = store_isolating(cursor, decoded.rows, _insert) if decoded.rows else (0, [])
@@ -69,13 +64,3 @@ def write_error_batch(payload: str | bytes) -> IngestResult:
 def _insert(cursor: Any, rows: Sequence[tuple]) -> int:
     execute_values(cursor, _INSERT, rows, page_size=len(rows))
     return cursor.rowcount
-
-
-def _insert_sqlite(rows: list[tuple]) -> int:
-    values = [dict(zip(ERROR_FIELDS, row, strict=True)) for row in rows]
-    for value in values:
-        value["error_id"], value["model_id"] = uuid.UUID(value["error_id"]), uuid.UUID(value["model_id"])
-    statement = upsert_into(PredictionError.__table__).values(values)
-    statement = statement.on_conflict_do_nothing(index_elements=["error_id"])
-    with db.engine.begin() as connection:
-        return connection.execute(statement).rowcount

@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, SmallInteger, String, Uuid
+from sqlalchemy import BigInteger, DateTime, Index, SmallInteger, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from ..models import UTCDateTime
 
 
 class PredictionError(db.Model):
@@ -26,4 +25,4 @@ class PredictionError(db.Model):
     config_version: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[int] = mapped_column(SmallInteger)
     error_class: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # retention deletes by it
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)  # retention deletes by it

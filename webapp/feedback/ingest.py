@@ -2,8 +2,7 @@
 
 `INSERT ... ON CONFLICT (prediction_id) DO UPDATE`: a second feedback for a prediction replaces
 the first, unless it is older (a redelivered batch never undoes a newer feedback). Every write
-moves the row into the stats refresh's next window: on Postgres it sets `txid` to the writing
-transaction, on SQLite `revision` past every earlier one.
+moves the row into the stats refresh's next window: it sets `txid` to the writing transaction.
 
 A row that fails validation, or that Postgres refuses, goes to quarantine alone with its reason
 (`logpipe/isolate.py`); the rest of its batch is stored.
@@ -12,16 +11,12 @@ A row that fails validation, or that Postgres refuses, goes to quarantine alone 
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any
 
 from psycopg2.extras import execute_values
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, TypeAdapter
-from sqlalchemy import func, select
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ..experiments.tables import Feedback
 from ..extensions import db
 from ..logpipe.batches import BatchFormat, decode
 from ..logpipe.ingest import IngestResult
@@ -39,7 +34,8 @@ FeedbackRow = tuple[
     AwareDatetime,  # received_at
 ]
 
-_UPSERT_POSTGRES = """
+# `revision` is NOT NULL with no server default and no longer read (see experiments/tables.py): 0.
+_UPSERT = """
 INSERT INTO feedback (prediction_id, label, reward, received_at, revision) VALUES %s
 ON CONFLICT (prediction_id) DO UPDATE
 SET label = EXCLUDED.label, reward = EXCLUDED.reward, received_at = EXCLUDED.received_at,
@@ -70,9 +66,6 @@ def write_feedback_batch(payload: str | bytes) -> IngestResult:
         if key not in latest or latest[key][3] <= received_at:
             latest[key] = (key, label, None if reward is None else round(reward, 4), received_at)
     ordered = [latest[key] for key in sorted(latest)]  # one lock order with the stats refresh: no deadlocks
-    if db.engine.dialect.name != "postgresql":
-        written = _upsert_sqlite(ordered) if ordered else 0
-        return IngestResult(received=decoded.received, inserted=written, rejected=len(refused))
     with db.engine.begin() as connection:
         cursor = connection.connection.dbapi_connection.cursor()
         written, refusals = store_isolating(cursor, ordered, _upsert) if ordered else (0, [])
@@ -88,27 +81,5 @@ def _refused_row(refusal: Refusal) -> tuple[list, str]:
 
 
 def _upsert(cursor: Any, rows: Sequence[tuple]) -> int:
-    execute_values(cursor, _UPSERT_POSTGRES, [(*row, 0) for row in rows], page_size=len(rows))
+    execute_values(cursor, _UPSERT, [(*row, 0) for row in rows], page_size=len(rows))
     return cursor.rowcount
-
-
-def _upsert_sqlite(rows: list[tuple]) -> int:
-    # SQLite has one writer at a time, so a revision past every stored one orders the writes.
-    revision = select(func.coalesce(func.max(Feedback.revision), 0) + 1).scalar_subquery()
-    statement = sqlite_insert(Feedback.__table__)
-    statement = statement.on_conflict_do_update(
-        index_elements=["prediction_id"],
-        set_={
-            "label": statement.excluded.label,
-            "reward": statement.excluded.reward,
-            "received_at": statement.excluded.received_at,
-            "revision": revision,
-        },
-        where=Feedback.received_at <= statement.excluded.received_at,
-    )
-    values = [
-        {"prediction_id": uuid.UUID(key), "label": label, "reward": reward, "received_at": at, "revision": revision}
-        for key, label, reward, at in rows
-    ]
-    with db.engine.begin() as connection:
-        return connection.execute(statement.values(values)).rowcount

@@ -22,12 +22,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
 
 from ..extensions import db
-from ..models import PredictionLog, PredictionLogBatch, QuarantinedBatch
+from ..models import QuarantinedBatch
 from .isolate import REFUSED, Refusal, RowsMisread, quarantine_rows, row_key, store_isolating
 from .legacy import upgraded
 from .pacing import SLICE_BYTES, CopyPacer
@@ -83,10 +82,8 @@ def write_prediction_logs(records: list[dict[str, Any]]) -> IngestResult:
 def _store(envelope: Any, pacer: CopyPacer | None = None) -> IngestResult:
     try:
         batch_id, count = _checked(envelope)
-        if db.engine.dialect.name != "postgresql":
-            return IngestResult(received=count, inserted=_insert_sqlite(batch_id, count, envelope["rows"]), rejected=0)
         try:
-            inserted = _insert_postgres(batch_id, count, pacer.source(envelope["rows"]) if pacer else None, envelope)
+            inserted = _insert_copy(batch_id, count, pacer.source(envelope["rows"]) if pacer else None, envelope)
         except REFUSED:
             return _store_isolating(batch_id, count, envelope["rows"])
     except BatchRefused as exc:
@@ -112,7 +109,7 @@ def _checked(envelope: Any) -> tuple[uuid.UUID, int]:
         raise BatchRefused(f"batch_id: {exc}") from exc
 
 
-def _insert_postgres(batch_id: uuid.UUID, count: int, source: io.IOBase | None, envelope: dict[str, Any]) -> int:
+def _insert_copy(batch_id: uuid.UUID, count: int, source: io.IOBase | None, envelope: dict[str, Any]) -> int:
     """Rows inserted: `count`, or 0 when the ledger shows the batch stored already; raises what
     the database refuses, the whole batch undone."""
     with db.engine.begin() as connection:
@@ -176,55 +173,6 @@ def _quarantined_row(batch_id: uuid.UUID, rows: int, refusal: Refusal) -> tuple[
     return key, refusal.reason, envelope
 
 
-def _insert_sqlite(batch_id: uuid.UUID, count: int, rows: str) -> int:
-    records = _parsed(rows)
-    if len(records) != count:
-        raise BatchRefused(f"the envelope says {count} rows, the CSV holds {len(records)}")
-    ledger = PredictionLogBatch.__table__
-    try:
-        with db.engine.begin() as connection:
-            claimed = connection.execute(
-                insert(ledger).prefix_with("OR IGNORE"), {"batch_id": batch_id, "row_count": count}
-            )
-            if claimed.rowcount == 0:
-                return 0
-            connection.execute(insert(PredictionLog.__table__), records)
-    except (IntegrityError, StatementError) as exc:
-        raise BatchRefused(f"{type(exc.orig or exc).__name__}: {exc.orig or exc}") from exc
-    return count
-
-
-_UUID_FIELDS = ("prediction_id", "model_id", "shadow_of")
-_FLOAT_FIELDS = ("confidence", "polarity", "subjectivity", "latency_ms")
-_INT_FIELDS = ("bucket", "slot", "config_version", "latency_bucket")
-
-
-def _parsed(rows: str) -> list[dict[str, Any]]:
-    """CSV rows as typed column values (SQLite binds Python objects; Postgres' COPY parses text)."""
-    try:
-        records = [dict(zip(STORED_LOG_FIELDS, row, strict=True)) for row in csv.reader(io.StringIO(rows))]
-        for record in records:
-            for field, value in record.items():
-                record[field] = _typed(field, value)
-    except ValueError as exc:
-        raise BatchRefused(f"unreadable row: {exc}") from exc
-    return records
-
-
-def _typed(field: str, value: str) -> Any:
-    if value == "":
-        return None
-    if field in _UUID_FIELDS:
-        return uuid.UUID(value)
-    if field in _FLOAT_FIELDS:
-        return float(value)
-    if field in _INT_FIELDS:
-        return int(value)
-    if field == "created_at":
-        return datetime.fromisoformat(value)
-    return value
-
-
 def _quarantine(envelope: Any, reason: str) -> IngestResult:
     count = envelope.get("count") if isinstance(envelope, dict) else None
     count = count if isinstance(count, int) and count > 0 else 1
@@ -238,10 +186,8 @@ def _quarantine(envelope: Any, reason: str) -> IngestResult:
         "quarantined_at": datetime.now(UTC),
     }
     table = QuarantinedBatch.__table__
-    if db.engine.dialect.name == "postgresql":  # a redelivered refused batch is quarantined once
-        statement = pg_insert(table).values(row).on_conflict_do_nothing(index_elements=["batch_id"])
-    else:
-        statement = insert(table).values(row).prefix_with("OR IGNORE")
+    # A redelivered refused batch is quarantined once.
+    statement = insert(table).values(row).on_conflict_do_nothing(index_elements=["batch_id"])
     with db.engine.begin() as connection:
         connection.execute(statement)
     log.error("quarantined a batch of %d prediction logs (%s): %s", count, batch_id, reason)

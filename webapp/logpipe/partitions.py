@@ -2,10 +2,9 @@
 
 One function, `maintain_partitions`, serves the beat task, `flask logs maintain` and the tests; it
 also expires the rows kept beside the log (feedback, failures, quarantined batches: `retention.py`).
-On Postgres `prediction_logs` is partitioned by UTC day of `created_at` (see migration
-0005_partitioned_logs): rows whose day has no partition land in `prediction_logs_default`.
-Expired days go by dropping their partition, never by DELETE, which would leave 170 M dead rows a
-day for vacuum. SQLite (the laptop default) keeps a plain table and deletes expired rows by date.
+`prediction_logs` is partitioned by UTC day of `created_at` (see migration 0005_partitioned_logs):
+rows whose day has no partition land in `prediction_logs_default`. Expired days go by dropping their
+partition, never by DELETE, which would leave 170 M dead rows a day for vacuum.
 """
 
 from __future__ import annotations
@@ -19,10 +18,10 @@ from sqlalchemy import delete, func, select, text
 
 from ..experiments.shadow_tables import ShadowPair
 from ..extensions import db
-from ..models import PredictionLog, PredictionLogBatch
+from ..models import PredictionLogBatch
 from .retention import expire_rows
 
-# Arbitrary but fixed: serializes maintenance runs (beat, CLI) on Postgres.
+# Arbitrary but fixed: serializes maintenance runs (beat, CLI).
 MAINTENANCE_LOCK_KEY = 7_301_150_882
 PARENT = "prediction_logs"
 DEFAULT_PARTITION = "prediction_logs_default"
@@ -64,19 +63,15 @@ def day_start(day: date) -> datetime:
 def maintain_partitions(ahead_days: int, retention_days: int, today: date | None = None) -> MaintenanceResult:
     """Make partitions for yesterday through `ahead_days` ahead and expire days older than `retention_days`.
 
-    Safe to run at any time and twice at once: runs on Postgres queue on an advisory lock, and
-    each step only does what is still missing.
+    Safe to run at any time and twice at once: runs queue on an advisory lock, and each step only
+    does what is still missing.
     """
     today = today or datetime.now(UTC).date()
     result = MaintenanceResult(retained_from=today - timedelta(days=retention_days))
     try:
-        if _is_postgres():
-            db.session.execute(select(func.pg_advisory_xact_lock(MAINTENANCE_LOCK_KEY)))
-            _create_ahead(today, ahead_days, result)
-            _expire_partitions(result)
-        else:
-            expired = delete(PredictionLog).where(PredictionLog.created_at < day_start(result.retained_from))
-            result.deleted_rows = db.session.execute(expired).rowcount
+        db.session.execute(select(func.pg_advisory_xact_lock(MAINTENANCE_LOCK_KEY)))
+        _create_ahead(today, ahead_days, result)
+        _expire_partitions(result)
         cutoff = day_start(result.retained_from)
         forgotten = delete(PredictionLogBatch).where(PredictionLogBatch.stored_at < cutoff)
         result.forgotten_batches = db.session.execute(forgotten).rowcount
@@ -92,9 +87,7 @@ def maintain_partitions(ahead_days: int, retention_days: int, today: date | None
 
 
 def list_partitions() -> list[Partition]:
-    """The log's partitions, days oldest first, then the default one; empty on SQLite."""
-    if not _is_postgres():
-        return []
+    """The log's partitions, days oldest first, then the default one."""
     query = text(
         "SELECT c.relname, c.reltuples FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
         "WHERE i.inhparent = CAST(:parent AS regclass)"
@@ -108,10 +101,6 @@ def list_partitions() -> list[Partition]:
 
 def partition_health() -> dict[str, Any]:
     """What ops watch: how many day partitions, which days they span, rows that fell into the default."""
-    if not _is_postgres():
-        oldest = db.session.execute(select(func.min(PredictionLog.created_at))).scalar()
-        db.session.rollback()
-        return {"partitioned": False, "oldest_row_day": oldest and oldest.date().isoformat()}
     days = [partition.day for partition in list_partitions() if partition.day is not None]
     capped = text(f"SELECT count(*) FROM (SELECT 1 FROM {DEFAULT_PARTITION} LIMIT :limit) AS rows")
     default_rows = db.session.execute(capped.bindparams(limit=DEFAULT_ROWS_COUNT_LIMIT)).scalar_one()
@@ -124,10 +113,6 @@ def partition_health() -> dict[str, Any]:
         "default_partition_rows": default_rows,
         "default_partition_rows_capped": default_rows >= DEFAULT_ROWS_COUNT_LIMIT,
     }
-
-
-def _is_postgres() -> bool:
-    return db.engine.dialect.name == "postgresql"
 
 
 def _day_of(name: str) -> date | None:

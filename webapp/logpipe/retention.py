@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Table, func, select
+from sqlalchemy import ColumnElement, Table, select
 
 from ..experiments.tables import Feedback
 from ..extensions import db
@@ -35,11 +35,10 @@ def expire_rows(cutoff: datetime, chunk_rows: int = CHUNK_ROWS) -> dict[str, int
     """Delete every kind of row older than `cutoff`; returns how many rows of each kind went."""
     feedback, errors, quarantine = Feedback.__table__, PredictionError.__table__, QuarantinedBatch.__table__
     unmatched = feedback.c.counted_model_id.is_(None)
-    keep = _newest_feedback_on_sqlite()
     expired = {
         # Orphans first, through their own small index; then the rest of the feedback.
-        "orphaned_feedback": _expire(feedback, feedback.c.received_at, cutoff, chunk_rows, unmatched, *keep),
-        "feedback": _expire(feedback, feedback.c.received_at, cutoff, chunk_rows, *keep),
+        "orphaned_feedback": _expire(feedback, feedback.c.received_at, cutoff, chunk_rows, unmatched),
+        "feedback": _expire(feedback, feedback.c.received_at, cutoff, chunk_rows),
         "prediction_errors": _expire(errors, errors.c.created_at, cutoff, chunk_rows),
         "quarantined_batches": _expire(quarantine, quarantine.c.quarantined_at, cutoff, chunk_rows),
     }
@@ -60,15 +59,6 @@ def _expire(table: Table, stamp: ColumnElement, cutoff: datetime, chunk_rows: in
         deleted += count
         if count < chunk_rows:
             return deleted
-
-
-def _newest_feedback_on_sqlite() -> list[ColumnElement]:
-    """On SQLite the next feedback's `revision` is one past the highest stored, and the stats refresh
-    reads feedback past the revision it last saw: the newest row stays, or numbering would start again."""
-    if db.engine.dialect.name == "postgresql":  # the refresh follows transaction ids there
-        return []
-    newest = db.session.scalar(select(func.max(Feedback.revision)))
-    return [] if newest is None else [Feedback.__table__.c.revision < newest]
 
 
 def purge_quarantine(

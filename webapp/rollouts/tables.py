@@ -6,11 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, Uuid, text
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from ..models import BigId, UTCDateTime, utcnow
+from ..models import utcnow
 
 # At most one running or paused rollout per model name, enforced by the database itself.
 ACTIVE_ROLLOUT = "state IN ('running', 'paused')"
@@ -32,11 +32,10 @@ class Rollout(db.Model):
             "model_name",
             unique=True,
             postgresql_where=text(ACTIVE_ROLLOUT),
-            sqlite_where=text(ACTIVE_ROLLOUT),
         ),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     model_name: Mapped[str] = mapped_column(String(64), index=True)
     candidate_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     baseline_id: Mapped[uuid.UUID] = mapped_column(Uuid)
@@ -47,12 +46,12 @@ class Rollout(db.Model):
     guardrails: Mapped[dict[str, Any]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16))
     step_index: Mapped[int] = mapped_column(Integer)
-    step_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    step_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     step_config_version: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str | None] = mapped_column(Text)
     checks: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    evaluated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    evaluated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class RolloutEvent(db.Model):
@@ -60,9 +59,9 @@ class RolloutEvent(db.Model):
 
     __tablename__ = "rollout_events"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    rollout_id: Mapped[int] = mapped_column(BigId, ForeignKey("rollouts.id", ondelete="CASCADE"), index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    rollout_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("rollouts.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     action: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16))
     step_index: Mapped[int] = mapped_column(Integer)
@@ -85,11 +84,10 @@ class Bandit(db.Model):
             "model_name",
             unique=True,
             postgresql_where=text(RUNNING_BANDIT),
-            sqlite_where=text(RUNNING_BANDIT),
         ),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     model_name: Mapped[str] = mapped_column(String(64), index=True)
     version_ids: Mapped[list[Any]] = mapped_column(JSON)  # model ids as strings, in the order named
     metric: Mapped[str] = mapped_column(String(16))
@@ -100,5 +98,5 @@ class Bandit(db.Model):
     updates: Mapped[int] = mapped_column(Integer, default=0)
     weights: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # version -> percent, last applied
     reason: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import BigInteger, Integer, cast, func, select
+from sqlalchemy import BigInteger, cast, func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..extensions import db, upsert_into
+from ..extensions import db
 from ..models import ModelVersion, PredictionLog, PredictionMinute
 
 RETENTION = timedelta(days=7)
@@ -30,7 +31,7 @@ def fold_minutes(window: ColumnElement[bool]) -> int:
     ).all()
     if counts:
         rows = [{"model_id": m, "minute": _as_datetime(n), "count": int(c)} for m, n, c in counts]
-        statement = upsert_into(PredictionMinute.__table__)
+        statement = insert(PredictionMinute.__table__)
         table = PredictionMinute.__table__
         db.session.execute(
             statement.on_conflict_do_update(
@@ -73,10 +74,8 @@ def _empty_series(version: ModelVersion, minutes: int) -> dict:
 
 
 def _epoch_minute() -> ColumnElement[int]:
-    if _is_postgres():
-        # date_part gives a float; extract() gives a numeric, several times slower per row
-        return cast(func.floor(func.date_part("epoch", PredictionLog.created_at) / 60), BigInteger)
-    return cast(func.strftime("%s", PredictionLog.created_at), Integer) // 60
+    # date_part gives a float; extract() gives a numeric, several times slower per row
+    return cast(func.floor(func.date_part("epoch", PredictionLog.created_at) / 60), BigInteger)
 
 
 def _as_datetime(epoch_minute: int) -> datetime:
@@ -85,7 +84,3 @@ def _as_datetime(epoch_minute: int) -> datetime:
 
 def _now_minute() -> datetime:
     return datetime.now(UTC).replace(second=0, microsecond=0)
-
-
-def _is_postgres() -> bool:
-    return db.engine.dialect.name == "postgresql"

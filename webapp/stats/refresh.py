@@ -4,12 +4,10 @@ Each refresh reads only the log rows committed since the previous one, adds them
 and latency histograms, and moves a cursor, all in one transaction: a refresh killed halfway
 changes nothing, and concurrent refreshes are serialized by an advisory lock.
 
-Which rows are new:
-- Postgres: every row carries the id of the transaction that inserted it (`txid`). All
-  transactions older than the current snapshot's xmin have finished, so the window
-  [previous xmin, current xmin) holds exactly the rows committed in between, however late a
-  batch commits relative to its neighbours. Cost grows with new rows, through the txid index.
-- SQLite: one writer at a time, so row ids become visible in order; the last id read is enough.
+Which rows are new: every row carries the id of the transaction that inserted it (`txid`). All
+transactions older than the current snapshot's xmin have finished, so the window
+[previous xmin, current xmin) holds exactly the rows committed in between, however late a batch
+commits relative to its neighbours. Cost grows with new rows, through the txid index.
 
 The same transaction folds feedback into outcome totals and routed traffic into allocation counts
 (`webapp/experiments/outcomes.py`, `allocations.py`), with the same kind of window for feedback,
@@ -26,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, Numeric, case, cast, func, literal, select, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..experiments.allocations import fold_allocations
@@ -33,12 +32,12 @@ from ..experiments.outcomes import fold_outcomes
 from ..experiments.shadow_fold import fold_shadow_pairs
 from ..experiments.shadow_tables import ShadowComparison, ShadowPair
 from ..experiments.tables import AllocationCount, AllocationUser, ConfusionCell, Feedback, OutcomeStats
-from ..extensions import db, upsert_into
+from ..extensions import db
 from ..models import LatencyHistogram, ModelStats, PredictionLog, PredictionMinute, StatsCursor, utcnow
 from .histogram import percentiles
 from .minutes import fold_minutes
 
-# Arbitrary but fixed: the key of the advisory lock that serializes refreshes on Postgres.
+# Arbitrary but fixed: the key of the advisory lock that serializes refreshes.
 REFRESH_LOCK_KEY = 7_301_150_881
 LABELS = ("positive", "negative", "neutral")
 ROUTINGS = ("sticky", "random", "explicit", "shadow")
@@ -115,29 +114,17 @@ def _ms_since(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
 
 
-def _is_postgres() -> bool:
-    return db.engine.dialect.name == "postgresql"
-
-
 def _acquire_lock() -> bool:
-    if _is_postgres():
-        return db.session.execute(select(func.pg_try_advisory_xact_lock(REFRESH_LOCK_KEY))).scalar_one()
-    # SQLite: a write as the first statement takes the database's write lock for the whole
-    # transaction, so the cursor read below cannot race another refresh.
-    db.session.execute(StatsCursor.__table__.update().where(StatsCursor.id == 1).values(id=1))
-    return True
+    return db.session.execute(select(func.pg_try_advisory_xact_lock(REFRESH_LOCK_KEY))).scalar_one()
 
 
 def _new_rows_window(position: int) -> tuple[ColumnElement[bool], int]:
     """A filter selecting the rows committed since `position`, and the position to store next."""
-    if _is_postgres():
-        horizon = db.session.execute(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")).scalar_one()
-        window = text("txid >= CAST(:low AS text)::xid8 AND txid < CAST(:high AS text)::xid8").bindparams(
-            low=str(position), high=str(horizon)
-        )
-        return window, horizon
-    last_id = db.session.execute(select(func.max(PredictionLog.id))).scalar() or 0
-    return (PredictionLog.id > position) & (PredictionLog.id <= last_id), max(last_id, position)
+    horizon = db.session.execute(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")).scalar_one()
+    window = text("txid >= CAST(:low AS text)::xid8 AND txid < CAST(:high AS text)::xid8").bindparams(
+        low=str(position), high=str(horizon)
+    )
+    return window, horizon
 
 
 def _aggregate(window: ColumnElement[bool]) -> dict[uuid.UUID, dict[str, Any]]:
@@ -156,28 +143,24 @@ def _aggregate(window: ColumnElement[bool]) -> dict[uuid.UUID, dict[str, Any]]:
     return {row.model_id: row._asdict() for row in db.session.execute(query)}
 
 
-# Sums are kept exact to 4 decimals (the precision the web rounds to). On Postgres each value becomes
-# an integer count of 1/10,000ths before it is summed: summing bigints (an int128 accumulator) costs
-# a fifth of casting every row to numeric (measured: 0.37 against 1.35 s for 911k rows), and gives
-# the same totals for values with at most 4 decimals. SQLite has no exact type to sum into.
+# Sums are kept exact to 4 decimals (the precision the web rounds to). Each value becomes an integer
+# count of 1/10,000ths before it is summed: summing bigints (an int128 accumulator) costs a fifth of
+# casting every row to numeric (measured: 0.37 against 1.35 s for 911k rows), and gives the same
+# totals for values with at most 4 decimals.
 _SCALE = 10_000
 
 
 def _at_scale(column: Any) -> Any:
-    if _is_postgres():
-        return cast(func.round(column * _SCALE), BigInteger)
-    return cast(column, Numeric(28, 4))
+    return cast(func.round(column * _SCALE), BigInteger)
 
 
 def _squared(value: Any) -> Any:
     # numeric times bigint: the square of a bigint would overflow past 300,000 ms
-    return cast(value, Numeric) * value if _is_postgres() else value * value
+    return cast(value, Numeric) * value
 
 
 def _exact_sum(value: Any, power: int) -> Any:
-    if _is_postgres():
-        return func.sum(value) / literal(_SCALE**power, Numeric)
-    return func.sum(value)
+    return func.sum(value) / literal(_SCALE**power, Numeric)
 
 
 def _count_where(column: Any, value: str) -> Any:
@@ -216,7 +199,7 @@ def _fold_histograms(window: ColumnElement[bool], model_ids: list[uuid.UUID]) ->
         .where(window)
         .group_by(PredictionLog.model_id, PredictionLog.latency_bucket)
     )
-    statement = upsert_into(table)
+    statement = insert(table)
     db.session.execute(
         statement.from_select(["model_id", "bucket", "count"], window_counts).on_conflict_do_update(
             index_elements=[table.c.model_id, table.c.bucket], set_={"count": table.c.count + statement.excluded.count}
