@@ -54,7 +54,6 @@ def run_migrations_online():
             target_metadata=database.metadata,
             include_object=include_object,
             process_revision_directives=skip_empty_autogenerate,
-            render_as_batch=connection.dialect.name == "sqlite",
         )
         with context.begin_transaction():
             context.run_migrations()

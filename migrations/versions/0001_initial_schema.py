@@ -14,7 +14,6 @@ branch_labels = None
 depends_on = None
 
 Timestamp = sa.DateTime(timezone=True)
-BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade():
@@ -49,7 +48,7 @@ def upgrade():
 
     op.create_table(
         "prediction_logs",
-        sa.Column("id", BigId, autoincrement=True, nullable=False),
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
         sa.Column("prediction_id", sa.Uuid(), nullable=False),
         sa.Column("model_id", sa.Uuid(), nullable=False),
         sa.Column("model_version", sa.String(length=64), nullable=False),
@@ -68,11 +67,10 @@ def upgrade():
         sa.UniqueConstraint("prediction_id", name=op.f("uq_prediction_logs_prediction_id")),
     )
     op.create_index("ix_prediction_logs_model_id_created_at", "prediction_logs", ["model_id", "created_at"])
-    if op.get_bind().dialect.name == "postgresql":
-        # The inserting transaction's id: the stats refresh reads exactly the rows committed
-        # since its last run (see webapp/stats/refresh.py).
-        op.execute("ALTER TABLE prediction_logs ADD COLUMN txid xid8 NOT NULL DEFAULT pg_current_xact_id()")
-        op.execute("CREATE INDEX ix_prediction_logs_txid ON prediction_logs (txid)")
+    # The inserting transaction's id: the stats refresh reads exactly the rows committed since its
+    # last run (see webapp/stats/refresh.py).
+    op.execute("ALTER TABLE prediction_logs ADD COLUMN txid xid8 NOT NULL DEFAULT pg_current_xact_id()")
+    op.execute("CREATE INDEX ix_prediction_logs_txid ON prediction_logs (txid)")
 
     op.create_table(
         "model_stats",

@@ -42,13 +42,11 @@ def upgrade():
         "feedback",
         ["received_at"],
         postgresql_where=sa.text("counted_model_id IS NULL"),
-        sqlite_where=sa.text("counted_model_id IS NULL"),
     )
     op.create_index("ix_feedback_revision", "feedback", ["revision"])
-    if op.get_bind().dialect.name == "postgresql":
-        # Set on insert here and on every replacement by the ingest (see webapp/feedback/ingest.py).
-        op.execute("ALTER TABLE feedback ADD COLUMN txid xid8 NOT NULL DEFAULT pg_current_xact_id()")
-        op.execute("CREATE INDEX ix_feedback_txid ON feedback (txid)")
+    # Set on insert here and on every replacement by the ingest (see webapp/feedback/ingest.py).
+    op.execute("ALTER TABLE feedback ADD COLUMN txid xid8 NOT NULL DEFAULT pg_current_xact_id()")
+    op.execute("CREATE INDEX ix_feedback_txid ON feedback (txid)")
 
     op.create_table(
         "outcome_stats",
@@ -111,11 +109,6 @@ def downgrade():
     op.drop_index("ix_feedback_revision", table_name="feedback")
     op.drop_index("ix_feedback_unmatched_received_at", table_name="feedback")
     op.drop_table("feedback")
-    # Batch mode: SQLite rebuilds the table to drop a column; Postgres drops it in place.
-    for table, column in (
-        ("stats_cursor", "feedback_position"),
-        ("model_stats", "latency_sum_squares"),
-        ("prediction_logs", "config_version"),
-    ):
-        with op.batch_alter_table(table) as batch:
-            batch.drop_column(column)
+    op.drop_column("stats_cursor", "feedback_position")
+    op.drop_column("model_stats", "latency_sum_squares")
+    op.drop_column("prediction_logs", "config_version")

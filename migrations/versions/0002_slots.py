@@ -14,7 +14,6 @@ branch_labels = None
 depends_on = None
 
 Timestamp = sa.DateTime(timezone=True)
-BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade():
@@ -27,7 +26,7 @@ def upgrade():
     )
     op.create_table(
         "audit_log",
-        sa.Column("id", BigId, autoincrement=True, nullable=False),
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
         sa.Column("at", Timestamp, nullable=False),
         sa.Column("action", sa.String(length=16), nullable=False),
         sa.Column("model_name", sa.String(length=64), nullable=False),
@@ -41,16 +40,17 @@ def upgrade():
     op.create_index("ix_audit_log_model_name_id", "audit_log", ["model_name", "id"])
     # Existing splits need no backfill: a name without a row is assigned from its weights, in
     # activation order, the first time the configuration is read.
-    with op.batch_alter_table("model_versions") as batch:
-        batch.alter_column(
-            "traffic_percent",
-            existing_type=sa.SmallInteger(),
-            type_=sa.Numeric(precision=5, scale=2),
-            existing_nullable=False,
-        )
-        batch.add_column(
-            sa.Column("shadow_percent", sa.Numeric(precision=5, scale=2), nullable=False, server_default="0")
-        )
+    op.alter_column(
+        "model_versions",
+        "traffic_percent",
+        existing_type=sa.SmallInteger(),
+        type_=sa.Numeric(precision=5, scale=2),
+        existing_nullable=False,
+    )
+    op.add_column(
+        "model_versions",
+        sa.Column("shadow_percent", sa.Numeric(precision=5, scale=2), nullable=False, server_default="0"),
+    )
     op.add_column("prediction_logs", sa.Column("slot", sa.SmallInteger(), nullable=True))
     op.add_column("prediction_logs", sa.Column("shadow_of", sa.Uuid(), nullable=True))
     op.add_column("model_stats", sa.Column("shadow_count", sa.BigInteger(), nullable=False, server_default="0"))
@@ -60,15 +60,15 @@ def downgrade():
     op.drop_column("model_stats", "shadow_count")
     op.drop_column("prediction_logs", "shadow_of")
     op.drop_column("prediction_logs", "slot")
-    with op.batch_alter_table("model_versions") as batch:
-        batch.drop_column("shadow_percent")
-        batch.alter_column(
-            "traffic_percent",
-            existing_type=sa.Numeric(precision=5, scale=2),
-            type_=sa.SmallInteger(),
-            existing_nullable=False,
-            postgresql_using="round(traffic_percent)::smallint",
-        )
+    op.drop_column("model_versions", "shadow_percent")
+    op.alter_column(
+        "model_versions",
+        "traffic_percent",
+        existing_type=sa.Numeric(precision=5, scale=2),
+        type_=sa.SmallInteger(),
+        existing_nullable=False,
+        postgresql_using="round(traffic_percent)::smallint",
+    )
     op.drop_index("ix_audit_log_model_name_id", table_name="audit_log")
     op.drop_table("audit_log")
     op.drop_table("splits")

@@ -14,14 +14,13 @@ branch_labels = None
 depends_on = None
 
 Timestamp = sa.DateTime(timezone=True)
-BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 ACTIVE_ROLLOUT = "state IN ('running', 'paused')"
 
 
 def upgrade():
     op.create_table(
         "rollouts",
-        sa.Column("id", BigId, autoincrement=True, nullable=False),
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
         sa.Column("model_name", sa.String(length=64), nullable=False),
         sa.Column("candidate_id", sa.Uuid(), nullable=False),
         sa.Column("baseline_id", sa.Uuid(), nullable=False),
@@ -47,12 +46,11 @@ def upgrade():
         ["model_name"],
         unique=True,
         postgresql_where=sa.text(ACTIVE_ROLLOUT),
-        sqlite_where=sa.text(ACTIVE_ROLLOUT),
     )
     op.create_table(
         "rollout_events",
-        sa.Column("id", BigId, autoincrement=True, nullable=False),
-        sa.Column("rollout_id", BigId, nullable=False),
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("rollout_id", sa.BigInteger(), nullable=False),
         sa.Column("at", Timestamp, nullable=False),
         sa.Column("action", sa.String(length=16), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
@@ -69,7 +67,7 @@ def upgrade():
     op.create_index(op.f("ix_rollout_events_rollout_id"), "rollout_events", ["rollout_id"], unique=False)
     op.create_table(
         "bandits",
-        sa.Column("id", BigId, autoincrement=True, nullable=False),
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
         sa.Column("model_name", sa.String(length=64), nullable=False),
         sa.Column("version_ids", sa.JSON(), nullable=False),
         sa.Column("metric", sa.String(length=16), nullable=False),
@@ -91,7 +89,6 @@ def upgrade():
         ["model_name"],
         unique=True,
         postgresql_where=sa.text("state = 'running'"),
-        sqlite_where=sa.text("state = 'running'"),
     )
 
 

@@ -14,7 +14,6 @@ branch_labels = None
 depends_on = None
 
 Timestamp = sa.DateTime(timezone=True)
-BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade():
@@ -28,7 +27,7 @@ def upgrade():
     op.create_index(op.f("ix_prediction_log_batches_stored_at"), "prediction_log_batches", ["stored_at"], unique=False)
     op.create_table(
         "quarantined_batches",
-        sa.Column("id", BigId, autoincrement=True, nullable=False),
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
         sa.Column("batch_id", sa.Uuid(), nullable=True),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),

@@ -1,13 +1,10 @@
 """Partitioned prediction log: one partition per UTC day plus a default one, and row CHECKs.
 
-Postgres: the unpartitioned table is renamed, a partitioned one is created in its place with the
-same columns and id sequence, day partitions are made for every day that holds rows and for
+The unpartitioned table is renamed, a partitioned one is created in its place with the same
+columns and id sequence, day partitions are made for every day that holds rows and for
 yesterday through seven days ahead (so a fresh start works before beat first runs), the rows are
 moved with their ids and txids, and the old table is dropped. Indexes are built after the move,
 which is cheaper than maintaining them row by row.
-
-SQLite keeps a plain table: the unique constraint on prediction_id becomes a plain index, and the
-same CHECKs are added.
 
 Revision ID: 0005_partitioned_logs
 Revises: 0004_batch_ledger
@@ -73,25 +70,11 @@ SECONDARY_INDEXES = (
 )
 
 
-def upgrade():
-    if op.get_bind().dialect.name == "postgresql":
-        _partition_postgres()
-    else:
-        _constrain_sqlite()
-
-
-def downgrade():
-    if op.get_bind().dialect.name == "postgresql":
-        _unpartition_postgres()
-    else:
-        _unconstrain_sqlite()
-
-
 def _checks_sql() -> str:
     return ",\n".join(f"    CONSTRAINT ck_prediction_logs_{name} CHECK ({rule})" for name, rule in CHECKS.items())
 
 
-def _partition_postgres():
+def upgrade():
     op.execute("LOCK TABLE prediction_logs IN ACCESS EXCLUSIVE MODE")
     op.execute("ALTER TABLE prediction_logs RENAME TO prediction_logs_unpartitioned")
     op.execute(
@@ -132,7 +115,7 @@ def _create_day_partition(day: date) -> None:
     )
 
 
-def _unpartition_postgres():
+def downgrade():
     """Back to one plain table; a prediction_id stored twice keeps its first row (the old unique key)."""
     op.execute("LOCK TABLE prediction_logs IN ACCESS EXCLUSIVE MODE")
     op.execute("ALTER TABLE prediction_logs RENAME TO prediction_logs_partitioned")
@@ -153,24 +136,3 @@ def _unpartition_postgres():
     op.execute("ALTER TABLE prediction_logs ADD CONSTRAINT uq_prediction_logs_prediction_id UNIQUE (prediction_id)")
     for statement in SECONDARY_INDEXES[:2]:
         op.execute(statement.format(table="prediction_logs"))
-
-
-def _constrain_sqlite():
-    with op.batch_alter_table("prediction_logs", recreate="always") as batch:
-        batch.drop_constraint("uq_prediction_logs_prediction_id", type_="unique")
-        for name, rule in CHECKS.items():
-            batch.create_check_constraint(op.f(f"ck_prediction_logs_{name}"), sa.text(rule))
-    op.create_index("ix_prediction_logs_prediction_id", "prediction_logs", ["prediction_id"])
-    op.create_index("ix_prediction_logs_shadow_of", "prediction_logs", ["shadow_of"], sqlite_where=sa.text(SHADOW_ROWS))
-
-
-def _unconstrain_sqlite():
-    op.drop_index("ix_prediction_logs_shadow_of", table_name="prediction_logs")
-    op.drop_index("ix_prediction_logs_prediction_id", table_name="prediction_logs")
-    op.execute(
-        "DELETE FROM prediction_logs WHERE id NOT IN (SELECT min(id) FROM prediction_logs GROUP BY prediction_id)"
-    )
-    with op.batch_alter_table("prediction_logs", recreate="always") as batch:
-        for name in CHECKS:
-            batch.drop_constraint(op.f(f"ck_prediction_logs_{name}"), type_="check")
-        batch.create_unique_constraint("uq_prediction_logs_prediction_id", ["prediction_id"])

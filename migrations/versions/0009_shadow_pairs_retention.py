@@ -24,12 +24,10 @@ def upgrade():
         "WHERE l.prediction_id = shadow_pairs.shadow_prediction_id)"
     )
     op.execute("DELETE FROM shadow_pairs WHERE shadow_created_at IS NULL")
-    with op.batch_alter_table("shadow_pairs") as table:  # SQLite rebuilds the table for NOT NULL
-        table.alter_column("shadow_created_at", existing_type=sa.DateTime(timezone=True), nullable=False)
+    op.alter_column("shadow_pairs", "shadow_created_at", existing_type=sa.DateTime(timezone=True), nullable=False)
     op.create_index(op.f("ix_shadow_pairs_shadow_created_at"), "shadow_pairs", ["shadow_created_at"])
 
 
 def downgrade():
     op.drop_index(op.f("ix_shadow_pairs_shadow_created_at"), table_name="shadow_pairs")
-    with op.batch_alter_table("shadow_pairs") as table:
-        table.drop_column("shadow_created_at")
+    op.drop_column("shadow_pairs", "shadow_created_at")

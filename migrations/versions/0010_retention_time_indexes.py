@@ -2,8 +2,8 @@
 
 Rows of these tables expire after LOG_RETENTION_DAYS like the log's (webapp/logpipe/retention.py),
 deleted a chunk at a time by `received_at`, `created_at` and `quarantined_at`; without an index each
-chunk would scan its whole table. On Postgres the indexes are built CONCURRENTLY: feedback and
-failures keep being written while they build.
+chunk would scan its whole table. The indexes are built CONCURRENTLY: feedback and failures keep
+being written while they build.
 
 Revision ID: 0010_retention_time_indexes
 Revises: 0009_shadow_pairs_retention
@@ -25,10 +25,6 @@ INDEXES = (
 
 
 def upgrade():
-    if op.get_bind().dialect.name != "postgresql":
-        for name, table, column in INDEXES:
-            op.create_index(name, table, [column])
-        return
     with op.get_context().autocommit_block():
         for name, table, column in INDEXES:
             op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")  # an invalid one left by a failed build
