@@ -1,24 +1,16 @@
 """Celery settings: how tasks are delivered, acknowledged and scheduled.
 
 Where the broker is and how often statistics refresh come from `webapp.config` (the environment);
-everything about delivery semantics lives here.
+everything about delivery semantics lives here. The task names are the package's (`webapp.tasks`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from celery.utils.time import get_exponential_backoff_interval
-
 from webapp.config import Settings
+from webapp.tasks import EVALUATE_ROLLOUTS_TASK, MAINTAIN_LOG_PARTITIONS_TASK, REFRESH_STATS_TASK
 
-WRITE_BATCH_TASK = "predictions.write_batch"
-WRITE_FEEDBACK_TASK = "feedback.write_batch"
-WRITE_ERRORS_TASK = "errors.write_batch"
-REFRESH_STATS_TASK = "stats.refresh"
-EVALUATE_ROLLOUTS_TASK = "rollouts.evaluate"
-MAINTAIN_LOG_PARTITIONS_TASK = "logs.maintain_partitions"
-MAX_RETRY_DELAY_SECONDS = 30
 # Batches a worker holds unacknowledged on RabbitMQ (see `_rabbitmq_settings`); measured in `make bench`.
 RABBITMQ_PREFETCH = 4
 
@@ -118,12 +110,3 @@ def _transport_options(settings: Settings) -> dict[str, Any]:
         "socket_connect_timeout": settings.broker_timeout_seconds,
         "socket_timeout": 5.0,
     }
-
-
-def retry_countdown(retries: int, visibility_timeout: float | None) -> int:
-    """Seconds before retry number `retries + 1`: exponential with full jitter, at most 30 s and
-    under half the visibility timeout, or the broker would hand the waiting retry to a second worker."""
-    ceiling = MAX_RETRY_DELAY_SECONDS
-    if visibility_timeout is not None:
-        ceiling = max(1, min(ceiling, int(visibility_timeout) // 2))
-    return get_exponential_backoff_interval(factor=1, retries=retries, maximum=ceiling, full_jitter=True)

@@ -19,7 +19,7 @@ from itertools import permutations
 
 from scipy.stats import binomtest
 
-from bench.datasets import LabelledText
+from webapp.cli.datasets import LabelledText
 from webapp.inference.advanced import AdvancedParams, weigh
 from webapp.inference.base import label_with_neutral_band
 from webapp.inference.reading import Reading, Switches, read

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bench.crossdomain import TUNED, Direction, Effect, SwitchGain, changed_params, cross_domain, switch_gains
-from bench.datasets import DataDirMissing, LabelledText, load_labelled_sets
+from webapp.cli.datasets import DataDirMissing, LabelledText, load_labelled_sets
 from webapp.inference import ADVANCED, BASIC, PREDICTORS, Predictor, build_predictor
 
 LABELS = ("positive", "neutral", "negative")
@@ -123,7 +123,7 @@ def _verdict(effects: Sequence[Effect]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the table and the gains; return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m bench.eval", description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", help="directory of *_GroundTruth.tsv files (default: see bench.datasets)")
+    parser.add_argument("--data-dir", help="directory of *_GroundTruth.tsv files (default: see webapp/cli/datasets.py)")
     args = parser.parse_args(argv)
     try:
         sets = load_labelled_sets(args.data_dir)

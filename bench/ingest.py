@@ -16,6 +16,7 @@ from bench.processes import ProcessGroup
 from webapp.config import Settings
 from webapp.ids import new_uuid7
 from webapp.logpipe.wire import encode_log_batch
+from webapp.tasks import WRITE_BATCH_TASK
 
 # What a web process ships at most per batch by default, so the figure is the one production sees.
 BATCH = Settings.model_fields["log_batch_size"].default
@@ -70,7 +71,7 @@ def measure(database_url: str, count: int, logs: Path) -> dict:
     publisher.conf.update(celeryconfig.celery_settings(Settings.from_env(environment)))
     for start in range(0, count, BATCH):
         publisher.send_task(
-            celeryconfig.WRITE_BATCH_TASK, args=[encode_log_batch(records[start : start + BATCH])], serializer="msgpack"
+            WRITE_BATCH_TASK, args=[encode_log_batch(records[start : start + BATCH])], serializer="msgpack"
         )
     queued = _waiting()
     command = ["celery", "-A", "worker", "worker", "--loglevel=WARNING"]

@@ -19,8 +19,8 @@ import sys
 import time
 
 from bench.benchdb import BENCH_BROKER_URL, BENCH_REDIS_URL, bench_database_url
-from bench.datasets import load_labelled_sets
 from bench.load import USERS
+from webapp.cli.datasets import load_labelled_sets
 
 BLOCK = 500
 

@@ -10,7 +10,7 @@ import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench.datasets import load_labelled_sets
+from webapp.cli.datasets import load_labelled_sets
 
 USERS = 5_000
 BODIES = 4_000

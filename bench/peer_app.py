@@ -19,8 +19,8 @@ from flask import Flask, jsonify, request
 from webapp.config import normalize_database_url
 from webapp.extensions import db
 from webapp.inference import build_predictor
+from webapp.latency import latency_bucket
 from webapp.models import ModelVersion, PredictionLog
-from webapp.stats.histogram import latency_bucket
 
 app = Flask(__name__)
 app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(os.environ["DATABASE_URL"])

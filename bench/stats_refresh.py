@@ -21,9 +21,9 @@ from pathlib import Path
 from bench.benchdb import BENCH_REDIS_URL, postgres_connection, reset_bench_services
 from webapp import create_app
 from webapp.config import Settings
+from webapp.latency import latency_bucket
 from webapp.logpipe.ingest import write_prediction_logs
 from webapp.logpipe.wire import STORED_LOG_FIELDS as COLUMNS
-from webapp.stats.histogram import latency_bucket
 from webapp.stats.refresh import refresh_stats
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -10,9 +10,9 @@ from flask.testing import FlaskClient
 
 from webapp.experiments.tables import AllocationCount, OutcomeStats
 from webapp.extensions import db
+from webapp.latency import latency_bucket
 from webapp.models import LatencyHistogram, ModelStats
 from webapp.rollouts.evaluate import evaluate_all
-from webapp.stats.histogram import latency_bucket
 
 LABELS = ("positive", "negative", "neutral")
 ROUTINGS = ("sticky", "random", "explicit", "shadow")

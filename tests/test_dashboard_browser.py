@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bench.datasets import load_labelled_sets
-from bench.replay import Client, ReplayPlan, replay, setup_fifty_fifty
 from tests.http_client import call, reachable
 from tests.support import ROOT, GunicornServer, free_port, unavailable, wait_for
+from webapp.cli.datasets import load_labelled_sets
+from webapp.cli.replay_traffic import Client, ReplayPlan, replay, setup_fifty_fifty
 
 pytestmark = pytest.mark.slow
 

@@ -9,8 +9,8 @@ import pytest
 from scipy.stats import binomtest
 
 from bench.crossdomain import Effect, cross_domain, fit, rule_effects
-from bench.datasets import DataDirMissing, load_labelled_sets
 from bench.eval import MIN_GAIN, main
+from webapp.cli.datasets import DataDirMissing, load_labelled_sets
 from webapp.inference import ADVANCED, BASIC, build_predictor
 from webapp.inference.advanced import AdvancedParams
 from webapp.inference.reading import Framing, Reading

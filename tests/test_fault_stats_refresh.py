@@ -21,6 +21,7 @@ from webapp.config import Settings
 from webapp.extensions import db
 from webapp.logpipe.ingest import write_prediction_logs
 from webapp.stats.refresh import RefreshResult, refresh_stats
+from webapp.tasks import REFRESH_STATS_TASK
 
 
 def lock_model_stats(postgres_url: str) -> psycopg2.extensions.connection:
@@ -67,7 +68,7 @@ def test_a_refresh_killed_halfway_changes_nothing_and_the_next_is_exact(
     try:
         publisher = Celery("stats-fault-test")
         publisher.conf.update(celeryconfig.celery_settings(Settings.from_env(env)))
-        publisher.send_task(celeryconfig.REFRESH_STATS_TASK)
+        publisher.send_task(REFRESH_STATS_TASK)
         wait_for(lambda: count_of(postgres_url, WAITING_ON_A_LOCK), timeout=30, what="the refresh to stop halfway")
         worker.kill()
     finally:

@@ -19,6 +19,7 @@ from tests.support import CeleryWorker, GunicornServer, free_port, new_vhost, wa
 from tests.traffic import PredictTraffic, missing_after, start_two_versions, stored_for_model
 from webapp.config import Settings
 from webapp.logpipe.wire import encode_log_batch
+from webapp.tasks import WRITE_BATCH_TASK
 
 PREDICTIONS = 20_000
 BATCH = 100
@@ -45,7 +46,7 @@ def test_a_worker_killed_mid_ingest_loses_and_duplicates_nothing(postgres_url, e
     records = [log_record(model_id) for _ in range(PREDICTIONS)]
     for start in range(0, PREDICTIONS, BATCH):
         publisher.send_task(
-            celeryconfig.WRITE_BATCH_TASK, args=[encode_log_batch(records[start : start + BATCH])], serializer="msgpack"
+            WRITE_BATCH_TASK, args=[encode_log_batch(records[start : start + BATCH])], serializer="msgpack"
         )
 
     worker = CeleryWorker(env)

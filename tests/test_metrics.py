@@ -15,13 +15,13 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
-from celeryconfig import REFRESH_STATS_TASK
 from tests.api import activate, predict, register
 from tests.apps import make_settings, shutdown
 from tests.http_client import call
 from tests.support import CeleryWorker, GunicornServer, free_port, new_vhost, wait_for
 from webapp import create_app
 from webapp.metrics.pending import PendingUpdates
+from webapp.tasks import REFRESH_STATS_TASK
 
 
 def samples(text: str) -> list[tuple[str, dict[str, str], float]]:

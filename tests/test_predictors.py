@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from pydantic import ValidationError
 
-from bench.datasets import DataDirMissing, find_data_dir, label_for_rating, load_labelled_sets
 from bench.eval import MIN_GAIN, evaluate_all, gains
+from webapp.cli.datasets import DataDirMissing, find_data_dir, label_for_rating, load_labelled_sets
 from webapp.inference import ADVANCED, BASIC, PREDICTORS, VADER, build_predictor, default_algorithm
 from webapp.inference.advanced import AdvancedPredictor
 from webapp.inference.basic import BasicPredictor

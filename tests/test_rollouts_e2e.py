@@ -6,12 +6,12 @@ from __future__ import annotations
 import psycopg2
 import pytest
 
-from bench.datasets import load_labelled_sets
-from bench.replay import ReplayPlan, replay
 from tests.apps import make_settings, shutdown
 from tests.http_client import call, reachable
 from tests.support import CeleryWorker, GunicornServer, free_port, wait_for
 from webapp import create_app
+from webapp.cli.datasets import load_labelled_sets
+from webapp.cli.replay_traffic import ReplayPlan, replay
 
 pytestmark = pytest.mark.slow
 

@@ -29,6 +29,7 @@ from webapp.failures.tables import PredictionError
 from webapp.feedback.ingest import write_feedback_batch
 from webapp.logpipe.wire import encode_feedback_batch, encode_log_batch
 from webapp.models import QuarantinedBatch
+from webapp.tasks import WRITE_BATCH_TASK
 
 
 @contextmanager
@@ -119,7 +120,7 @@ def test_a_worker_killed_mid_isolation_stores_each_row_once_after_redelivery(app
     poison = sum(1 for record in batch if len(record["user_id"]) > 256)
     publisher = Celery("isolation-test")
     publisher.conf.update(celeryconfig.celery_settings(Settings.from_env(env)))
-    publisher.send_task(celeryconfig.WRITE_BATCH_TASK, args=[encode_log_batch(batch)], serializer="msgpack")
+    publisher.send_task(WRITE_BATCH_TASK, args=[encode_log_batch(batch)], serializer="msgpack")
 
     worker = CeleryWorker(env, concurrency=1)
     worker.start()

@@ -18,6 +18,7 @@ from tests.support import wait_for
 from webapp.extensions import db
 from webapp.inference import PREDICTORS, Predictor, Sentiment, register_predictor
 from webapp.logpipe.ingest import write_prediction_logs
+from webapp.logpipe.wire import LOG_FIELDS
 from webapp.models import PredictionLog
 
 SHADOW_SLEEP_SECONDS = 0.05
@@ -69,6 +70,9 @@ def test_a_shadow_runs_after_the_answer_and_is_logged_as_a_mirror(client, kept_l
     assert mirrored["shadow_of"] == answer["prediction_id"] != mirrored["prediction_id"]
     assert (mirrored["user_id"], mirrored["slot"], mirrored["bucket"]) == ("u1", answer["slot"], answer["bucket"])
     assert served["shadow_of"] is None and served["slot"] == answer["slot"]
+    # One builder for both: every wire field, in order; only a routed answer has a routing-config version.
+    assert list(served) == list(mirrored) == list(LOG_FIELDS)
+    assert served["config_version"] is not None and mirrored["config_version"] is None
 
 
 def test_a_shadow_mirrors_about_its_percent_of_routed_requests_and_no_explicit_ones(client, kept_logs):

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from tests.api import activate, register
 from tests.records import expected_totals, log_record, random_records, stored_totals
 from webapp.extensions import db
+from webapp.latency import RELATIVE_ERROR, latency_bucket
 from webapp.logpipe.ingest import write_prediction_logs
 from webapp.logpipe.wire import STORED_LOG_FIELDS as COLUMNS
 from webapp.models import LatencyHistogram, ModelStats, StatsCursor
-from webapp.stats.histogram import RELATIVE_ERROR, latency_bucket
 from webapp.stats.refresh import refresh_stats
 
 

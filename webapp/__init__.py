@@ -52,10 +52,6 @@ def refuse_open_production(settings: Settings) -> None:
 
 
 def register_extensions(app: Flask, settings: Settings) -> None:
-    # Imported here: celeryconfig imports webapp.config, so importing it at the top of this package
-    # would make `import celeryconfig` (as the bench does) circular.
-    from celeryconfig import WRITE_BATCH_TASK
-
     from .auth import KeyRing
     from .celery_app import init_celery
     from .failures.pipeline import error_buffer
@@ -65,6 +61,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     from .metrics.instruments import count_log_records
     from .routing.router import Router
     from .routing.store import DatabaseConfigStore, RedisConfigStore
+    from .tasks import WRITE_BATCH_TASK
 
     if settings.embedded:
         settings.instance_dir.mkdir(parents=True, exist_ok=True)

@@ -10,15 +10,6 @@ from celery import Task, shared_task
 from flask import current_app
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from celeryconfig import (
-    EVALUATE_ROLLOUTS_TASK,
-    MAINTAIN_LOG_PARTITIONS_TASK,
-    REFRESH_STATS_TASK,
-    WRITE_BATCH_TASK,
-    WRITE_ERRORS_TASK,
-    WRITE_FEEDBACK_TASK,
-    retry_countdown,
-)
 from webapp.failures.ingest import write_error_batch
 from webapp.feedback.ingest import write_feedback_batch
 from webapp.logpipe.ingest import write_prediction_log_batch
@@ -27,6 +18,15 @@ from webapp.logpipe.partitions import maintain_partitions
 from webapp.metrics.instruments import observe_batch, observe_refresh
 from webapp.rollouts.evaluate import evaluate_all
 from webapp.stats.refresh import refresh_stats
+from webapp.tasks import (
+    EVALUATE_ROLLOUTS_TASK,
+    MAINTAIN_LOG_PARTITIONS_TASK,
+    REFRESH_STATS_TASK,
+    WRITE_BATCH_TASK,
+    WRITE_ERRORS_TASK,
+    WRITE_FEEDBACK_TASK,
+    retry_countdown,
+)
 
 # The database unreachable, not the data bad: raw psycopg2 errors come from the COPY's own cursor.
 UNREACHABLE = (OperationalError, InterfaceError, psycopg2.OperationalError, psycopg2.InterfaceError)

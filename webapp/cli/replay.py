@@ -23,8 +23,8 @@ import click
 )
 def replay_command(paths, url, model, rate, users, feedback, setup, threads, seed, api_key, wait_seconds) -> None:
     """Replay human-rated TSV files (default: every set in the data directory) against a running service."""
-    from bench.datasets import find_data_dir, read_set
-    from bench.replay import Client, ReplayError, ReplayPlan, replay, setup_fifty_fifty, summary
+    from .datasets import find_data_dir, read_set
+    from .replay_traffic import Client, ReplayError, ReplayPlan, replay, setup_fifty_fifty, summary
 
     files = [Path(path) for path in paths] or sorted(find_data_dir().glob("*_GroundTruth.tsv"))
     texts = [text for path in files for text in read_set(path)]

@@ -13,18 +13,12 @@ from sqlalchemy import Float, case, cast, func, select
 
 from ..extensions import db
 from ..models import PredictionLog
-from ..rollouts.tables import Bandit
 from .schemas import Experiment, StratifiedComparisonOut, StratifiedOut
 from .statistics import Moments, Proportion
 from .stratified import METHOD, Sample, stratified_difference
 from .tables import Feedback
 
 ROUTED = ("sticky", "random")
-
-
-def had_bandit(model_name: str) -> bool:
-    """Whether a bandit runs, or ever ran, on this name."""
-    return db.session.scalar(select(Bandit.id).where(Bandit.model_name == model_name).limit(1)) is not None
 
 
 def stratified_section(report: Experiment) -> StratifiedOut | None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ..errors import NotFound
-from ..rollouts.allocation import moving_allocation
 from .analysis import analyze, baseline_versions
-from .epoch_outcomes import had_bandit, stratified_section
+from .epoch_outcomes import stratified_section
+from .movers import weight_movers
 from .queries import experiment_data
 from .schemas import Experiment
 from .sequential import DEFAULT_TARGET_N
@@ -23,10 +23,11 @@ def experiment_report(
             {"versions": baseline_versions(data)},
         )
     report = analyze(data, baseline, mde, target_n)
-    stratified = stratified_section(report) if had_bandit(model_name) else None
+    movers = weight_movers()
+    stratified = stratified_section(report) if movers.had_bandit(model_name) else None
     return report.model_copy(
         update={
-            "allocation": moving_allocation(model_name),
+            "allocation": movers.moving_allocation(model_name),
             "stratified": stratified,
             "shadows": shadow_comparisons(model_name),
         }

@@ -8,13 +8,12 @@ from typing import Any
 
 from celery import Celery
 
-from celeryconfig import WRITE_ERRORS_TASK
-
 from ..config import Settings
 from ..ids import new_uuid4
 from ..logpipe.buffer import LogBuffer
 from ..logpipe.chain import shipping_buffer
 from ..logpipe.wire import encode_batch
+from ..tasks import WRITE_ERRORS_TASK
 
 ERROR_FIELDS = (
     "error_id",

@@ -6,12 +6,11 @@ from pathlib import Path
 
 from celery import Celery
 
-from celeryconfig import WRITE_FEEDBACK_TASK
-
 from ..config import Settings
 from ..logpipe.buffer import LogBuffer
 from ..logpipe.chain import shipping_buffer
 from ..logpipe.wire import encode_feedback_batch
+from ..tasks import WRITE_FEEDBACK_TASK
 
 
 def feedback_spool_dir(settings: Settings) -> Path:

@@ -9,10 +9,9 @@ from typing import Any
 
 from celery import Celery
 
-from celeryconfig import WRITE_BATCH_TASK, WRITE_ERRORS_TASK, WRITE_FEEDBACK_TASK
-
 from ..config import Settings
 from ..metrics.instruments import count_spool_damaged
+from ..tasks import WRITE_BATCH_TASK, WRITE_ERRORS_TASK, WRITE_FEEDBACK_TASK
 from .buffer import LogBuffer
 from .publisher import CeleryPublisher
 from .shipper import Observe, Shipper

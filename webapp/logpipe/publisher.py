@@ -1,6 +1,6 @@
 """Sends a batch of log records to the workers as one Celery task, without waiting long on a dead broker.
 
-On RabbitMQ the channel is in confirm mode (`celeryconfig`): `publish` returns only once the broker
+On RabbitMQ the channel is in confirm mode (`celeryconfig.py`): `publish` returns only once the broker
 has written the batch to its queue, and raises otherwise. Either way the caller learns whether the
 broker has the batch, and keeps it (buffer or spool) until it does.
 """
@@ -15,7 +15,7 @@ from kombu import Producer
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
 
-from celeryconfig import WRITE_BATCH_TASK
+from ..tasks import WRITE_BATCH_TASK
 
 # What a broker that did not take a batch raises, whichever transport it is.
 BROKER_ERRORS = (KombuError, AMQPError, MessageNacked, RedisError, OSError)

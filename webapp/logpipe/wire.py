@@ -26,7 +26,7 @@ import json
 import uuid
 from typing import Any
 
-from ..stats.histogram import latency_bucket
+from ..latency import latency_bucket
 
 LOG_FIELDS = (
     "prediction_id",

@@ -7,9 +7,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
-from typing import Protocol
 
 from ..errors import PredictionFailed
 from ..failures.pipeline import failure_record
@@ -18,12 +16,9 @@ from ..metrics.instruments import count_prediction
 from ..routing.allocation import Route, RoutingTable
 from ..schemas import PredictionOut, PredictRequest
 from . import shadow
+from .records import LogSink, log_record, rounded
 
 log = logging.getLogger(__name__)
-
-
-class LogSink(Protocol):
-    def append(self, record: dict) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,16 +45,17 @@ def predict(request: PredictRequest, table: RoutingTable, logs: LogSink, failure
     arm = route.arm
     started = time.perf_counter()
     try:
-        sentiment = arm.predictor.predict(request.text)
+        predicted = arm.predictor.predict(request.text)
     except Exception as exc:  # any failure of the model is the version's: count it, answer a JSON 500
         raise _counted_failure(route, table.version, failures, exc) from exc
     latency_ms = round((time.perf_counter() - started) * 1000, 4)
+    sentiment = rounded(predicted)
     prediction_id = new_uuid7()
     result = PredictionOut(
         prediction=sentiment.label,
-        confidence=round(sentiment.confidence, 4),
-        polarity=round(sentiment.polarity, 4),
-        subjectivity=round(sentiment.subjectivity, 4),
+        confidence=sentiment.confidence,
+        polarity=sentiment.polarity,
+        subjectivity=sentiment.subjectivity,
         model_id=arm.model_id,
         model_name=arm.name,
         model_version=arm.version,
@@ -70,25 +66,12 @@ def predict(request: PredictRequest, table: RoutingTable, logs: LogSink, failure
         slot=route.slot,
     )
     logs.append(
-        {
-            "prediction_id": prediction_id,
-            "model_id": arm.model_id,
-            "model_version": arm.version,
-            "user_id": request.user_key,
-            "text": request.text,
-            "prediction": result.prediction,
-            "confidence": result.confidence,
-            "polarity": result.polarity,
-            "subjectivity": result.subjectivity,
-            "latency_ms": latency_ms,
-            "routing": route.method,
-            "bucket": route.bucket,
-            "created_at": datetime.now(UTC).isoformat(),
-            "slot": route.slot,
-            "shadow_of": None,
-            "config_version": table.version,
-        }
-    )
+        log_record(
+            arm, request.text, request.user_key, sentiment, latency_ms,
+            prediction_id=prediction_id, routing=route.method, bucket=route.bucket, slot=route.slot,
+            shadow_of=None, config_version=table.version,
+        )
+    )  # fmt: skip
     return result
 
 

@@ -12,16 +12,12 @@ from __future__ import annotations
 import logging
 import random
 import time
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from ..failures.pipeline import failure_record
 from ..ids import new_uuid7
 from ..routing.allocation import Arm, RoutingTable
 from ..schemas import PredictionOut
-
-if TYPE_CHECKING:  # service imports this module
-    from .service import LogSink
+from .records import LogSink, log_record, rounded
 
 log = logging.getLogger(__name__)
 
@@ -42,27 +38,17 @@ def run(
     for arm in shadows:
         try:
             started = time.perf_counter()
-            sentiment = arm.predictor.predict(text)
+            predicted = arm.predictor.predict(text)
             latency_ms = round((time.perf_counter() - started) * 1000, 4)
+            sentiment = rounded(predicted)
+            # A shadow is no routed request: its row carries no routing-config version (epochs count routed rows).
             logs.append(
-                {
-                    "prediction_id": new_uuid7(),
-                    "model_id": arm.model_id,
-                    "model_version": arm.version,
-                    "user_id": user_id,
-                    "text": text,
-                    "prediction": sentiment.label,
-                    "confidence": round(sentiment.confidence, 4),
-                    "polarity": round(sentiment.polarity, 4),
-                    "subjectivity": round(sentiment.subjectivity, 4),
-                    "latency_ms": latency_ms,
-                    "routing": "shadow",
-                    "bucket": served.bucket,
-                    "created_at": datetime.now(UTC).isoformat(),
-                    "slot": served.slot,
-                    "shadow_of": served.prediction_id,
-                }
-            )
+                log_record(
+                    arm, text, user_id, sentiment, latency_ms,
+                    prediction_id=new_uuid7(), routing="shadow", bucket=served.bucket, slot=served.slot,
+                    shadow_of=served.prediction_id, config_version=None,
+                )
+            )  # fmt: skip
         except Exception as exc:  # the answer is sent: a failing shadow is counted, never raised to the server
             log.exception("shadow version %s of %s failed", arm.version, arm.name)
             # The status is the one a served request would have got: the version's failure, a 500.

@@ -1,3 +1,15 @@
-"""Canary rollouts: plans with guardrails, moved by a beat task through the split service."""
+"""Canary rollouts: plans with guardrails, moved by a beat task through the split service; and bandits.
 
-from . import tables  # noqa: F401  (register the tables with the metadata)
+Rollouts act on the experiments' statistics: this package imports `experiments`, never the reverse,
+and tells the experiment report (through `experiments.movers`) when it moves a name's weights.
+"""
+
+from flask import Blueprint
+
+from ..experiments.movers import register_movers
+from . import allocation, tables  # noqa: F401  (tables: register them with the metadata)
+
+bp = Blueprint("rollouts", __name__)
+register_movers(allocation)
+
+from . import bandit_views, views  # noqa: E402, F401  (attach the routes)

@@ -1,4 +1,4 @@
-"""What the experiment view says about a bandit or rollout moving a name's weights."""
+"""What the experiment report says about a bandit or rollout moving a name's weights (`experiments.movers`)."""
 
 from __future__ import annotations
 
@@ -27,3 +27,8 @@ def moving_allocation(model_name: str) -> AllocationOut | None:
     if rollout is not None:
         return AllocationOut(mode="rollout", id=rollout.id, state=rollout.state, note=ROLLOUT_NOTE)
     return None
+
+
+def had_bandit(model_name: str) -> bool:
+    """Whether a bandit runs, or ever ran, on this name."""
+    return db.session.scalar(select(Bandit.id).where(Bandit.model_name == model_name).limit(1)) is not None

@@ -6,9 +6,9 @@ from flask import current_app
 
 from ..contract import endpoint
 from ..http import json_response, parse_json
+from . import bp
 from .bandit_schemas import BanditOut, BanditRequest
 from .bandits import bandit_out, running_bandit, start_bandit, stop_bandit
-from .views import bp
 
 TAG = "rollouts"
 

@@ -72,7 +72,7 @@ class ArmMetrics:
     """One version's materialized numbers.
 
     `errors`: the version's failed routed requests in the current step (None: not measured);
-    `latency_counts`: its latency histogram, (bucket, count) pairs (`webapp.stats.histogram`).
+    `latency_counts`: its latency histogram, (bucket, count) pairs (`webapp.latency`).
     """
 
     requests: int

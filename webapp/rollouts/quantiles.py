@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from scipy import stats
 
-from ..stats.histogram import bucket_midpoint
+from ..latency import bucket_midpoint
 
 
 def lower_bound(counts: Iterable[tuple[int, int]], quantile: float, alpha: float) -> float | None:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import current_app
 from pydantic import TypeAdapter
 
 from ..contract import endpoint
 from ..http import json_response, parse_json
+from . import bp
 from .present import rollout_out
 from .schemas import RolloutOut, RolloutRequest
 from .service import abort_rollout, get_rollout, list_rollouts, pause_rollout, resume_rollout, start_rollout
 
-bp = Blueprint("rollouts", __name__)
 TAG = "rollouts"
 _LIST = TypeAdapter(list[RolloutOut])
 
@@ -85,6 +85,3 @@ def resume(rollout_id: int):
 )
 def abort(rollout_id: int):
     return json_response(rollout_out(abort_rollout(rollout_id, on_commit=_publish_routing)))
-
-
-from . import bandit_views  # noqa: E402, F401  (attach the bandit routes to this blueprint)

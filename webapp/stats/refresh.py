@@ -33,8 +33,8 @@ from ..experiments.shadow_fold import fold_shadow_pairs
 from ..experiments.shadow_tables import ShadowComparison, ShadowPair
 from ..experiments.tables import AllocationCount, AllocationUser, ConfusionCell, Feedback, OutcomeStats
 from ..extensions import db
+from ..latency import percentiles
 from ..models import LatencyHistogram, ModelStats, PredictionLog, PredictionMinute, StatsCursor, utcnow
-from .histogram import percentiles
 from .minutes import fold_minutes
 
 # Arbitrary but fixed: the key of the advisory lock that serializes refreshes.

@@ -5,13 +5,12 @@ from __future__ import annotations
 from flask import current_app
 from pydantic import TypeAdapter
 
-from celeryconfig import REFRESH_STATS_TASK
-
 from ..contract import endpoint
 from ..errors import ServiceUnavailable
 from ..http import json_response, parse_query
 from ..logpipe.publisher import BROKER_ERRORS
 from ..schemas import ModelFilter, Performance, RefreshQueued, StatsEntry
+from ..tasks import REFRESH_STATS_TASK
 from . import bp
 from .minutes import minute_series
 from .performance import performance

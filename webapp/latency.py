@@ -3,6 +3,10 @@
 Bucket 0 holds latencies up to MIN_MS; bucket b >= 1 holds [MIN_MS * GROWTH**(b-1), MIN_MS * GROWTH**b).
 A percentile is reported as its bucket's geometric midpoint, so it is within ±2% (sqrt(1.04) - 1)
 of the true sample percentile. Counts per bucket add up across refreshes and processes.
+
+Pure and below every package that uses it: each log row is stored with its bucket (`logpipe.wire`),
+the stats refresh counts rows per bucket and reads percentiles (`stats`), and the rollout guardrails
+read quantile bounds (`rollouts.quantiles`).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.datasets import LabelledText
+from .datasets import LabelledText
 
 FEEDBACK_BATCH = 500
 FEEDBACK_INTERVAL_SECONDS = 0.5

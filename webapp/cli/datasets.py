@@ -1,4 +1,5 @@
-"""Load the human-rated sentiment sets (VADER ground truth) as (text, label) pairs.
+"""Load the human-rated sentiment sets (VADER ground truth) as (text, label) pairs: for `flask replay`,
+and for the evaluation and benchmarks in bench/.
 
 Each `*_GroundTruth.tsv` file holds `id<TAB>mean rating<TAB>text` rows, rated from -4 to +4.
 A mean above +0.5 is positive, below -0.5 negative, anything else neutral (see the README
@@ -12,14 +13,14 @@ import os
 from pathlib import Path
 from typing import NamedTuple
 
-from webapp.inference.base import Label
+from ..config import PROJECT_ROOT
+from ..inference.base import Label
 
 ENV_VAR = "SENTIMENT_DATA_DIR"
 POSITIVE_ABOVE = 0.5
 NEGATIVE_BELOW = -0.5
 _SUFFIX = "_GroundTruth.tsv"
-_REPO_ROOT = Path(__file__).resolve().parent.parent
-_FALLBACK_DIRS = (_REPO_ROOT.parent / "shared" / "data" / "sentiment", Path("/work/shared/data/sentiment"))
+_FALLBACK_DIRS = (PROJECT_ROOT.parent / "shared" / "data" / "sentiment", Path("/work/shared/data/sentiment"))
 # Short set names by file-name prefix; other files get their prefix, lower-cased.
 _SHORT_NAMES = {"amazonReviewSnippets": "amazon", "tweets": "tweets"}
 
