@@ -96,8 +96,15 @@ def _transport_options(settings: Settings) -> dict[str, Any]:
         # Publisher confirms: publish() returns once the broker has the message on disk, and
         # raises otherwise, so the web keeps the batch (buffer or spool) until then.
         return {"confirm_publish": True}
+    if settings.broker_kind == "embedded":
+        # kombu's SQLAlchemy transport on Postgres hands these straight to create_engine(): a broker
+        # database that went away is noticed before a publish, and an unreachable one fails fast.
+        return {
+            "pool_pre_ping": True,
+            "connect_args": {"connect_timeout": max(1, round(settings.broker_timeout_seconds))},
+        }
     if settings.broker_kind != "redis":
-        return {}  # the embedded SQLAlchemy transport hands these straight to create_engine()
+        return {}
     return {
         # A task taken by a worker that dies comes back after this long. Retry delays stay
         # below it, or the broker would hand a waiting retry to a second worker.

@@ -1,8 +1,9 @@
 """Settings from the environment, typed, shared by the web app, the worker and the CLI.
 
-With nothing set, an embedded default serves a laptop: SQLite under `instance/`, an in-process
-routing-config cache and Celery on an SQLite-backed broker. With `DATABASE_URL` and `REDIS_URL`
-set, Postgres and Redis are used. A bad value stops the start with a message naming the variable.
+With nothing set, an embedded default serves a laptop: the PostgreSQL that `make run` starts under
+`instance/` (`webapp/embedded.py`), an in-process routing-config cache and Celery on that PostgreSQL
+(kombu's SQLAlchemy transport). With `DATABASE_URL`, `REDIS_URL` and `CELERY_BROKER_URL` set, those
+are used. A bad value stops the start with a message naming the variable.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .embedded import EmbeddedUrls, read_urls
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
@@ -141,26 +144,39 @@ class Settings(BaseModel):
 
     @property
     def embedded(self) -> bool:
-        """True when running on the laptop default rather than Postgres and Redis."""
+        """True when running on the laptop default: the embedded PostgreSQL that `make run` started."""
         return self.database_url is None
 
     @property
     def sqlalchemy_database_uri(self) -> str:
-        if self.database_url:
-            return normalize_database_url(self.database_url)
-        return f"sqlite:///{self.instance_dir / 'registry.sqlite3'}"
+        """DATABASE_URL, else the embedded PostgreSQL running under INSTANCE_DIR."""
+        return normalize_database_url(self.database_url or self.embedded_database().database_url)
 
     @property
     def broker_url(self) -> str:
+        """CELERY_BROKER_URL, else REDIS_URL, else kombu's SQLAlchemy transport on the Postgres in use:
+        DATABASE_URL's database, or the embedded PostgreSQL's broker database."""
         if self.celery_broker_url:
             return self.celery_broker_url
         if self.redis_url:
             return self.redis_url
-        return f"sqla+sqlite:///{self.instance_dir / 'broker.sqlite3'}"
+        if self.database_url:
+            return "sqla+" + normalize_database_url(self.database_url)
+        return self.embedded_database().broker_url
+
+    def embedded_database(self) -> EmbeddedUrls:
+        """The URLs `make run` publishes under INSTANCE_DIR while its embedded PostgreSQL runs."""
+        urls = read_urls(self.instance_dir)
+        if urls is None:
+            raise ConfigError(
+                f"DATABASE_URL is unset and no embedded PostgreSQL is running under INSTANCE_DIR={self.instance_dir}: "
+                "start one with `make run` (or `python -m webapp.devserver`), or set DATABASE_URL"
+            )
+        return urls
 
     @property
     def broker_kind(self) -> str:
-        """rabbitmq, redis, or embedded (SQLite through kombu's SQLAlchemy transport)."""
+        """rabbitmq, redis, or embedded (kombu's SQLAlchemy transport on Postgres)."""
         scheme = self.broker_url.split("://", 1)[0]
         if scheme in ("amqp", "amqps", "pyamqp"):
             return "rabbitmq"
