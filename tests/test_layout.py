@@ -23,15 +23,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("webapp", "worker")
 
-# Package edges that close a cycle and are left for their owner, each with the reason and the fix.
-# The test fails once such an edge is gone, so that it is taken off this list.
-KNOWN_PACKAGE_EDGES = {
-    ("webapp.logpipe", "webapp.failures"): (
-        "logpipe/retention.py deletes expired failure rows (failures/tables.py), while failures ships and "
-        "ingests through logpipe; retention, a job over several domains' tables, belongs above them"
-    ),
-}
-
 
 @dataclass
 class Graph:
@@ -212,16 +203,8 @@ def test_no_import_cycle_between_files():
 
 def test_no_import_cycle_between_packages():
     packages = package_graph(import_graph())
-    for source, target in KNOWN_PACKAGE_EDGES:
-        packages.edges[source].discard(target)
     cycles = strongly_connected(packages.edges)
     assert not cycles, "import cycles between packages:\n" + describe(cycles, packages)
-
-
-def test_each_known_package_edge_is_still_there():
-    packages = package_graph(import_graph())
-    gone = [edge for edge in KNOWN_PACKAGE_EDGES if edge[1] not in packages.edges[edge[0]]]
-    assert not gone, f"take {gone} off KNOWN_PACKAGE_EDGES: the edge is gone"
 
 
 def test_webapp_imports_neither_the_benchmarks_nor_the_celery_settings_nor_the_worker():

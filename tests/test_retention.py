@@ -19,9 +19,8 @@ from sqlalchemy import select
 from webapp.experiments.tables import Feedback
 from webapp.extensions import db
 from webapp.failures.tables import PredictionError
-from webapp.logpipe.partitions import maintain_partitions
-from webapp.logpipe.retention import expire_rows, purge_quarantine
 from webapp.models import QuarantinedBatch
+from webapp.system.retention import expire_rows, maintain_logs, purge_quarantine
 
 RETENTION_DAYS = 30
 NOW = datetime.now(UTC)
@@ -72,12 +71,12 @@ def test_the_maintenance_task_expires_old_rows_of_every_kind_and_keeps_recent_on
             add_rows(kind, OLD, 3)
         recent = {kind: add_rows(kind, RECENT, 2) for kind in KINDS}
 
-        result = maintain_partitions(ahead_days=2, retention_days=RETENTION_DAYS)  # what beat runs
+        result = maintain_logs(ahead_days=2, retention_days=RETENTION_DAYS)  # what beat runs
 
         assert result.expired == dict.fromkeys(KINDS, 3)
         for kind in KINDS:
             assert kept(kind) == set(recent[kind]), kind
-        assert maintain_partitions(ahead_days=2, retention_days=RETENTION_DAYS).expired == dict.fromkeys(KINDS, 0)
+        assert maintain_logs(ahead_days=2, retention_days=RETENTION_DAYS).expired == dict.fromkeys(KINDS, 0)
 
 
 def test_a_large_backlog_goes_in_chunks_to_the_last_row(app):

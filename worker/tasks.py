@@ -14,10 +14,10 @@ from webapp.failures.ingest import write_error_batch
 from webapp.feedback.ingest import write_feedback_batch
 from webapp.logpipe.ingest import write_prediction_log_batch
 from webapp.logpipe.pacing import process_pacer
-from webapp.logpipe.partitions import maintain_partitions
 from webapp.metrics.instruments import observe_batch, observe_refresh
 from webapp.rollouts.evaluate import evaluate_all
 from webapp.stats.refresh import refresh_stats
+from webapp.system.retention import maintain_logs
 from webapp.tasks import (
     EVALUATE_ROLLOUTS_TASK,
     MAINTAIN_LOG_PARTITIONS_TASK,
@@ -103,4 +103,4 @@ def evaluate_rollouts() -> list[dict[str, Any]]:
 def maintain_log_partitions() -> dict[str, Any]:
     """Create the coming days' log partitions and drop those past retention."""
     settings = current_app.extensions["settings"]
-    return maintain_partitions(settings.log_partitions_ahead_days, settings.log_retention_days).as_dict()
+    return maintain_logs(settings.log_partitions_ahead_days, settings.log_retention_days).as_dict()

@@ -11,9 +11,9 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from ..audit.trail import current_actor
-from ..logpipe.partitions import MaintenanceResult, Partition, list_partitions, maintain_partitions
+from ..logpipe.partitions import MaintenanceResult, Partition, list_partitions
 from ..logpipe.quarantine import quarantined_batches, requeue
-from ..logpipe.retention import purge_quarantine
+from ..system.retention import maintain_logs, purge_quarantine
 from .common import emit, ops_command
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def partitions_command(as_json: bool) -> None:
 def maintain_command(as_json: bool) -> None:
     """Create the coming days' partitions and drop the days past LOG_RETENTION_DAYS (what beat runs hourly)."""
     settings = current_app.extensions["settings"]
-    result = maintain_partitions(settings.log_partitions_ahead_days, settings.log_retention_days)
+    result = maintain_logs(settings.log_partitions_ahead_days, settings.log_retention_days)
     emit(result.as_dict(), as_json, lambda: _maintenance_lines(result))
 
 

@@ -25,6 +25,7 @@ PLOTLY_STYLE_HASHES = (
 )
 POLICY = content_security_policy(PLOTLY_STYLE_HASHES)
 
+
 def index() -> dict:
     """What GET / answers an API client: the service's name and where to go next."""
     return {

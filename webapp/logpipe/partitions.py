@@ -1,7 +1,8 @@
 """Day partitions of the prediction log: made ahead of time, dropped when past retention.
 
-One function, `maintain_partitions`, serves the beat task, `flask logs maintain` and the tests; it
-also expires the rows kept beside the log (feedback, failures, quarantined batches: `retention.py`).
+`maintain_partitions` makes and drops them; `webapp/system/retention.py` runs it with the expiry of
+the rows kept beside the log (feedback, failures, quarantined batches) for the beat task and
+`flask logs maintain`.
 `prediction_logs` is partitioned by UTC day of `created_at` (see migration 0005_partitioned_logs):
 rows whose day has no partition land in `prediction_logs_default`. Expired days go by dropping their
 partition, never by DELETE, which would leave 170 M dead rows a day for vacuum.
@@ -19,7 +20,6 @@ from sqlalchemy import delete, func, select, text
 from ..experiments.shadow_tables import ShadowPair
 from ..extensions import db
 from ..models import PredictionLogBatch
-from .retention import expire_rows
 
 # Arbitrary but fixed: serializes maintenance runs (beat, CLI).
 MAINTENANCE_LOCK_KEY = 7_301_150_882
@@ -45,7 +45,9 @@ class MaintenanceResult:
     deleted_rows: int = 0
     forgotten_batches: int = 0  # ledger entries past retention: their rows are gone too
     forgotten_shadow_pairs: int = 0  # what the shadow comparison counted of those rows (its totals stay)
-    expired: dict[str, int] = field(default_factory=dict)  # rows of the other kinds past retention (retention.py)
+    expired: dict[str, int] = field(
+        default_factory=dict
+    )  # rows of the other kinds past retention (system/retention.py)
     retained_from: date | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -81,8 +83,6 @@ def maintain_partitions(ahead_days: int, retention_days: int, today: date | None
     except BaseException:
         db.session.rollback()
         raise
-    # After the lock's transaction: these deletes commit chunk by chunk (and are safe twice at once).
-    result.expired = expire_rows(day_start(result.retained_from))
     return result
 
 

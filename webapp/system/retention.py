@@ -1,6 +1,6 @@
 """Rows kept beside the prediction log expire with it, after LOG_RETENTION_DAYS, by their own time.
 
-The log's day partitions are dropped whole (`partitions.py`); these tables are not partitioned, so
+The log's day partitions are dropped whole (`logpipe/partitions.py`); these tables are not partitioned, so
 their expired rows are deleted, a chunk of `CHUNK_ROWS` at a time, each chunk in a transaction of
 its own: a large backlog (the first run, or one after a long pause) never holds many row locks,
 nor one long transaction, while feedback, failures and quarantines keep arriving. Each delete
@@ -11,19 +11,22 @@ uses an index on the time column (migration 0010).
 - prediction_errors: by `created_at`.
 - quarantined_batches: by `quarantined_at` (a batch nobody re-ingested in that time is given up).
 
-`purge_quarantine` (`flask logs purge-quarantine`) deletes quarantined batches sooner, on demand.
+`maintain_logs` runs both for the beat task and `flask logs maintain`; it lives here, above the
+domains whose tables it clears. `purge_quarantine` (`flask logs purge-quarantine`) deletes
+quarantined batches sooner, on demand.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Table, select
 
 from ..experiments.tables import Feedback
 from ..extensions import db
 from ..failures.tables import PredictionError
+from ..logpipe.partitions import MaintenanceResult, day_start, maintain_partitions
 from ..models import QuarantinedBatch, utcnow
 
 log = logging.getLogger(__name__)
@@ -81,3 +84,11 @@ def purge_quarantine(
         batches, rows = batches + len(counts), rows + sum(counts)
         if len(counts) < chunk_rows:
             return {"batches": batches, "rows": rows}
+
+
+def maintain_logs(ahead_days: int, retention_days: int, today: date | None = None) -> MaintenanceResult:
+    """Make and drop the log's day partitions, then expire the rows kept beside it past the same day."""
+    result = maintain_partitions(ahead_days, retention_days, today)
+    # After the partitions' transaction: these deletes commit chunk by chunk (and are safe twice at once).
+    result.expired = expire_rows(day_start(result.retained_from))
+    return result
