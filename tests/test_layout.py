@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -216,3 +217,18 @@ def test_webapp_imports_neither_the_benchmarks_nor_the_celery_settings_nor_the_w
         for name in names & {"bench", "celeryconfig", "worker"}
     )
     assert not offending, "webapp depends on code outside it:\n" + "\n".join(offending)
+
+
+def test_migration_files_sort_in_the_order_they_run():
+    """Alembic keys on each file's revision, not its name: the names are numbered so `ls` shows the chain."""
+    links = {}
+    for path in sorted((ROOT / "migrations" / "versions").glob("*.py")):
+        text = path.read_text()
+        revision = re.search(r'^revision = "([^"]+)"', text, re.MULTILINE)
+        down = re.search(r"^down_revision = (?:\"([^\"]+)\"|None)", text, re.MULTILINE)
+        assert revision and down, f"{path.name} names no revision and down_revision"
+        links[path.name] = (revision.group(1), down.group(1))
+    previous = None
+    for name, (revision, down_revision) in links.items():
+        assert down_revision == previous, f"{name} revises {down_revision}, but the file before it is {previous}"
+        previous = revision
