@@ -82,8 +82,9 @@ class Settings(BaseModel):
     broker_timeout_seconds: float = Field(2.0, gt=0, alias="BROKER_TIMEOUT_SECONDS")
     # RabbitMQ: longest the shipping thread waits for the broker to confirm a batch before it spools it.
     broker_confirm_timeout_seconds: float = Field(5.0, gt=0, alias="BROKER_CONFIRM_TIMEOUT_SECONDS")
-    # Unacknowledged tasks come back after this long if a worker dies holding them.
-    broker_visibility_timeout: int = Field(60, ge=5, alias="BROKER_VISIBILITY_TIMEOUT")
+    # Unacknowledged tasks come back after this long if a worker dies holding them: at least twice the
+    # longest wait between two retries of a write (webapp/tasks.py), or a waiting retry is handed out twice.
+    broker_visibility_timeout: int = Field(60, ge=60, alias="BROKER_VISIBILITY_TIMEOUT")
 
     # Day partitions of the prediction log made ahead of time, and how many whole days of rows are kept.
     log_partitions_ahead_days: int = Field(7, ge=1, le=90, alias="LOG_PARTITIONS_AHEAD_DAYS")

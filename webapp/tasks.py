@@ -1,4 +1,4 @@
-"""The tasks the web app hands to the worker: their stable names, and how a failed write is retried.
+"""The tasks the web app hands to the worker: their stable names, and how far apart a failed write is retried.
 
 The web app sends tasks by these names and never imports `worker`; `worker/tasks.py` registers its
 tasks under them, and `celeryconfig.py` (settings only) schedules the periodic ones by them.
@@ -6,7 +6,8 @@ tasks under them, and `celeryconfig.py` (settings only) schedules the periodic o
 
 from __future__ import annotations
 
-from celery.utils.time import get_exponential_backoff_interval
+import psycopg2
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 WRITE_BATCH_TASK = "predictions.write_batch"
 WRITE_FEEDBACK_TASK = "feedback.write_batch"
@@ -14,13 +15,16 @@ WRITE_ERRORS_TASK = "errors.write_batch"
 REFRESH_STATS_TASK = "stats.refresh"
 EVALUATE_ROLLOUTS_TASK = "rollouts.evaluate"
 MAINTAIN_LOG_PARTITIONS_TASK = "logs.maintain_partitions"
+# Longest wait between two retries of a write; BROKER_VISIBILITY_TIMEOUT is at least twice this.
 MAX_RETRY_DELAY_SECONDS = 30
-
-
-def retry_countdown(retries: int, visibility_timeout: float | None) -> int:
-    """Seconds before retry number `retries + 1`: exponential with full jitter, at most 30 s and
-    under half the visibility timeout, or the broker would hand the waiting retry to a second worker."""
-    ceiling = MAX_RETRY_DELAY_SECONDS
-    if visibility_timeout is not None:
-        ceiling = max(1, min(ceiling, int(visibility_timeout) // 2))
-    return get_exponential_backoff_interval(factor=1, retries=retries, maximum=ceiling, full_jitter=True)
+# The database unreachable, not the data bad: raw psycopg2 errors come from the COPY's own cursor.
+UNREACHABLE = (OperationalError, InterfaceError, psycopg2.OperationalError, psycopg2.InterfaceError)
+# The write tasks' Celery options: an outage delays a batch, never discards it. Celery retries it with
+# exponential backoff and full jitter, at most MAX_RETRY_DELAY_SECONDS apart.
+RETRY_WRITES = {
+    "autoretry_for": UNREACHABLE,
+    "retry_backoff": True,
+    "retry_backoff_max": MAX_RETRY_DELAY_SECONDS,
+    "retry_jitter": True,
+    "max_retries": None,
+}

@@ -5,10 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import psycopg2
-from celery import Task, shared_task
+from celery import shared_task
 from flask import current_app
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from webapp.failures.ingest import write_error_batch
 from webapp.feedback.ingest import write_feedback_batch
@@ -22,25 +20,18 @@ from webapp.tasks import (
     EVALUATE_ROLLOUTS_TASK,
     MAINTAIN_LOG_PARTITIONS_TASK,
     REFRESH_STATS_TASK,
+    RETRY_WRITES,
     WRITE_BATCH_TASK,
     WRITE_ERRORS_TASK,
     WRITE_FEEDBACK_TASK,
-    retry_countdown,
 )
 
-# The database unreachable, not the data bad: raw psycopg2 errors come from the COPY's own cursor.
-UNREACHABLE = (OperationalError, InterfaceError, psycopg2.OperationalError, psycopg2.InterfaceError)
 
-
-@shared_task(name=WRITE_BATCH_TASK, bind=True, max_retries=None)  # an outage delays logs, never discards them
-def write_batch(self: Task, payload: dict[str, Any] | str) -> dict[str, int]:
+@shared_task(name=WRITE_BATCH_TASK, **RETRY_WRITES)
+def write_batch(payload: dict[str, Any] | str) -> dict[str, int]:
     """Store a batch of prediction logs (`webapp.logpipe.wire`); a redelivered batch inserts nothing twice."""
     started = time.perf_counter()
-    try:
-        result = write_prediction_log_batch(payload, pacer=process_pacer(current_app))
-    except UNREACHABLE as exc:
-        visibility = self.app.conf.broker_transport_options.get("visibility_timeout")
-        raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries, visibility)) from exc
+    result = write_prediction_log_batch(payload, pacer=process_pacer(current_app))
     observe_batch(result.inserted, result.rejected + result.quarantined, time.perf_counter() - started)
     return {
         "received": result.received,
@@ -50,14 +41,10 @@ def write_batch(self: Task, payload: dict[str, Any] | str) -> dict[str, int]:
     }
 
 
-@shared_task(name=WRITE_FEEDBACK_TASK, bind=True, max_retries=None)
-def write_feedback(self: Task, payload: str) -> dict[str, int]:
+@shared_task(name=WRITE_FEEDBACK_TASK, **RETRY_WRITES)
+def write_feedback(payload: str) -> dict[str, int]:
     """Store a batch of feedback; the latest feedback per prediction wins, so redelivery is harmless."""
-    try:
-        result = write_feedback_batch(payload)
-    except UNREACHABLE as exc:
-        visibility = self.app.conf.broker_transport_options.get("visibility_timeout")
-        raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries, visibility)) from exc
+    result = write_feedback_batch(payload)
     return {
         "received": result.received,
         "written": result.inserted,
@@ -66,14 +53,10 @@ def write_feedback(self: Task, payload: str) -> dict[str, int]:
     }
 
 
-@shared_task(name=WRITE_ERRORS_TASK, bind=True, max_retries=None)
-def write_errors(self: Task, payload: str) -> dict[str, int]:
+@shared_task(name=WRITE_ERRORS_TASK, **RETRY_WRITES)
+def write_errors(payload: str) -> dict[str, int]:
     """Store a batch of failed predictions; each has its own id, so redelivery inserts nothing twice."""
-    try:
-        result = write_error_batch(payload)
-    except UNREACHABLE as exc:
-        visibility = self.app.conf.broker_transport_options.get("visibility_timeout")
-        raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries, visibility)) from exc
+    result = write_error_batch(payload)
     return {
         "received": result.received,
         "inserted": result.inserted,
