@@ -20,11 +20,13 @@ BACKEND_ONLY_COLUMNS = {("prediction_logs", "txid"), ("feedback", "txid")}
 BACKEND_ONLY_INDEXES = {"ix_prediction_logs_txid", "ix_feedback_txid"}
 # The prediction log's partitions are made and dropped at run time (webapp/logpipe/partitions.py).
 LOG_PARTITION = re.compile(r"^prediction_logs_(p\d{8}|default)$")
+# kombu's SQLAlchemy transport makes its own tables when the broker shares the app's database.
+BROKER_TABLES = {"kombu_queue", "kombu_message"}
 
 
 def include_object(obj, name, type_, reflected, compare_to):
     table = obj if type_ == "table" else getattr(obj, "table", None)
-    if table is not None and LOG_PARTITION.match(table.name):
+    if table is not None and (LOG_PARTITION.match(table.name) or table.name in BROKER_TABLES):
         return False
     if type_ == "column" and (obj.table.name, name) in BACKEND_ONLY_COLUMNS:
         return False
