@@ -152,9 +152,9 @@ def test_with_require_api_keys_an_open_scope_stops_the_start_naming_its_variable
     assert not instance.exists()  # refused before anything started or was written
 
 
-def test_with_require_api_keys_and_every_list_set_the_app_starts(tmp_path):
+def test_with_require_api_keys_and_every_list_set_the_app_starts(tmp_path, postgres_url):
     keys = {"ADMIN_API_KEYS": ADMIN, "PREDICT_API_KEYS": PREDICT, "READ_API_KEYS": READ}
-    application = create_app(make_settings(tmp_path, REQUIRE_API_KEYS="true", **keys))
+    application = create_app(make_settings(tmp_path, DATABASE_URL=postgres_url, REQUIRE_API_KEYS="true", **keys))
     try:
         assert application.test_client().post("/predict", json={"text": "hi"}).status_code == 401
     finally:

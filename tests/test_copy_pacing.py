@@ -106,8 +106,8 @@ def test_a_refused_batch_still_counts_as_the_end_of_the_workers_last_batch(app):
         assert timed(lambda: write_prediction_log_batch(next_batch, pacer=pacer)) < 4 * PAUSE
 
 
-def test_the_worker_paces_by_its_setting(tmp_path):
-    worker_app = create_app(make_settings(tmp_path, LOG_COPY_PAUSE_MS=2.5))
+def test_the_worker_paces_by_its_setting(tmp_path, postgres_url):
+    worker_app = create_app(make_settings(tmp_path, DATABASE_URL=postgres_url, LOG_COPY_PAUSE_MS=2.5))
     try:
         assert process_pacer(worker_app).pause_seconds == 0.0025
         assert process_pacer(worker_app) is process_pacer(worker_app)  # it remembers the last batch

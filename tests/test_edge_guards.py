@@ -169,13 +169,14 @@ def test_allowed_hosts_default_follows_the_admin_scope():
     assert Settings.from_env({"ALLOWED_HOSTS": "*", "ADMIN_API_KEYS": ""}).served_hosts is None
 
 
-def test_make_run_serves_this_machine_only(tmp_path):
+def test_make_run_serves_this_machine_only(tmp_path, postgres_url):
     """The Procfile's `gunicorn wsgi:app` (what `make run` starts through honcho, which sets PORT) binds 127.0.0.1."""
     procfile = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
     assert procfile["web"] == "gunicorn wsgi:app"
     env = {key: value for key, value in os.environ.items() if key not in ("BIND", "GUNICORN_CMD_ARGS")}
     (tmp_path / "metrics").mkdir()  # --print-config loads the app, before gunicorn's hooks would make it
     env.update(PORT="5000", INSTANCE_DIR=str(tmp_path), PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
+    env["DATABASE_URL"] = postgres_url  # the app needs a database to load; make run's is the embedded one
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     run = subprocess.run(
         [gunicorn, "--print-config", "wsgi:app"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
