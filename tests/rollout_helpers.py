@@ -8,7 +8,7 @@ from decimal import Decimal
 from flask import Flask
 from flask.testing import FlaskClient
 
-from webapp.experiments.tables import AllocationCount, OutcomeStats
+from webapp.experiments.models import AllocationCount, OutcomeStats
 from webapp.extensions import db
 from webapp.latency import latency_bucket
 from webapp.models import LatencyHistogram, ModelStats

@@ -10,8 +10,8 @@ from click.testing import Result
 from flask import Flask
 from sqlalchemy import select
 
+from webapp.audit.models import AuditLog
 from webapp.extensions import db
-from webapp.models import AuditLog
 
 OS_ACTOR = f"cli:{getpass.getuser()}"
 

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from tests.apps import make_settings, reset_state, shutdown
 from tests.test_errors import error_of
 from webapp import create_app
-from webapp.experiments.tables import Feedback
 from webapp.extensions import db
+from webapp.feedback.models import Feedback
 from webapp.feedback.schemas import FeedbackRecord
 from webapp.feedback.service import submit_feedback
 from webapp.system.health import check_components

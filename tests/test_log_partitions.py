@@ -18,11 +18,12 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from tests.records import log_record, refresh_settled, stored_totals
-from webapp.experiments.shadow_tables import ShadowPair
+from webapp.experiments.models import ShadowPair
 from webapp.extensions import db
 from webapp.logpipe.ingest import write_prediction_logs
 from webapp.logpipe.partitions import list_partitions, maintain_partitions, partition_name
 from webapp.models import PredictionLog, PredictionLogBatch
+from webapp.system.retention import maintain_logs
 
 TODAY = date(2020, 3, 10)
 MODEL_ID = str(uuid.uuid4())
@@ -231,7 +232,7 @@ def test_retention_forgets_shadow_pairs_whose_shadow_rows_it_dropped(app_with_pa
                 )
             )
         db.session.commit()
-        result = maintain_partitions(ahead_days=1, retention_days=30, today=date(2020, 2, 5))
+        result = maintain_logs(ahead_days=1, retention_days=30, today=date(2020, 2, 5))
         remaining = set(db.session.scalars(select(ShadowPair.shadow_prediction_id)))
         db.session.execute(text("DELETE FROM shadow_pairs"))
         db.session.commit()

@@ -21,8 +21,8 @@ from tests.rollout_helpers import shares
 from tests.support import wait_for
 from webapp.extensions import db
 from webapp.failures.ingest import write_error_batch
+from webapp.failures.models import PredictionError
 from webapp.failures.pipeline import encode_error_batch, failure_record
-from webapp.failures.tables import PredictionError
 from webapp.inference import PREDICTORS, register_predictor
 from webapp.inference.base import Predictor, PredictorParams, Sentiment
 from webapp.models import PredictionLog

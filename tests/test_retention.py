@@ -16,9 +16,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from webapp.experiments.tables import Feedback
 from webapp.extensions import db
-from webapp.failures.tables import PredictionError
+from webapp.failures.models import PredictionError
+from webapp.feedback.models import Feedback
 from webapp.models import QuarantinedBatch
 from webapp.system.retention import expire_rows, maintain_logs, purge_quarantine
 

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from tests.api import activate, register
 from tests.rollout_helpers import evaluate, seed, shares, start
+from webapp.audit.models import AuditLog
 from webapp.extensions import db
-from webapp.models import AuditLog
 
 
 @pytest.fixture

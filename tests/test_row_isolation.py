@@ -21,12 +21,12 @@ from tests.records import log_record
 from tests.support import CeleryWorker, new_vhost, wait_for
 from tests.traffic import stored_for_model
 from webapp.config import Settings
-from webapp.experiments.tables import Feedback
 from webapp.extensions import db
 from webapp.failures.ingest import write_error_batch
+from webapp.failures.models import PredictionError
 from webapp.failures.pipeline import encode_error_batch, failure_record
-from webapp.failures.tables import PredictionError
 from webapp.feedback.ingest import write_feedback_batch
+from webapp.feedback.models import Feedback
 from webapp.logpipe.wire import encode_feedback_batch, encode_log_batch
 from webapp.models import QuarantinedBatch
 from webapp.tasks import WRITE_BATCH_TASK

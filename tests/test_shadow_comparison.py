@@ -16,8 +16,8 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql
 
 from tests.records import log_record, refresh_settled
+from webapp.experiments.models import ShadowComparison, ShadowPair
 from webapp.experiments.shadow_fold import FIRST_SHADOW_ROW
-from webapp.experiments.shadow_tables import ShadowComparison, ShadowPair
 from webapp.extensions import db
 from webapp.feedback.ingest import write_feedback_batch
 from webapp.logpipe.ingest import write_prediction_logs

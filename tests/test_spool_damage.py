@@ -26,8 +26,8 @@ from tests.support import wait_for
 from tests.test_log_pipeline import Broker, records
 from tests.test_metrics import scrape, total
 from webapp import create_app
-from webapp.experiments.tables import Feedback
 from webapp.extensions import db
+from webapp.feedback.models import Feedback
 from webapp.logpipe.shipper import Shipper
 from webapp.logpipe.spool import Spool, read_counters, spool_backlog
 from webapp.logpipe.wire import encode_feedback_batch, encode_log_batch

@@ -19,9 +19,9 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from tests.api import activate, register
-from webapp.experiments.tables import Feedback
 from webapp.extensions import db
 from webapp.feedback.ingest import write_feedback_batch
+from webapp.feedback.models import Feedback
 from webapp.feedback.schemas import FeedbackBody
 from webapp.feedback.service import submit_feedback
 from webapp.logpipe.ingest import write_prediction_logs

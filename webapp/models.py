@@ -1,4 +1,4 @@
-"""Database tables: the registry, the prediction log and the materialized statistics."""
+"""Database tables shared by several domains: the registry, the prediction log and the materialized statistics."""
 
 from __future__ import annotations
 
@@ -77,23 +77,6 @@ class Split(db.Model):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     runs: Mapped[list[Any]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class AuditLog(db.Model):
-    """One registry change: what, before and after, when, by which key, in which request."""
-
-    __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_model_name_id", "model_name", "id"),)
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    action: Mapped[str] = mapped_column(String(16))
-    model_name: Mapped[str] = mapped_column(String(64))
-    model_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
-    before: Mapped[Any] = mapped_column(JSON, nullable=True)
-    after: Mapped[Any] = mapped_column(JSON, nullable=True)
-    actor: Mapped[str] = mapped_column(String(64))
-    request_id: Mapped[str] = mapped_column(String(64))
 
 
 # What a valid log row is, as the batch schema in `webapp/logpipe/ingest.py` says it; Postgres

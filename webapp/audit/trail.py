@@ -19,7 +19,8 @@ from ..auth import presented_key
 from ..extensions import db
 from ..ids import new_uuid4
 from ..logs import REQUEST_ID_ENVIRON_KEY
-from ..models import AuditLog, utcnow
+from ..models import utcnow
+from .models import AuditLog
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")

@@ -13,7 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..extensions import db
 from ..models import PredictionLog
-from .tables import AllocationCount, AllocationUser
+from .models import AllocationCount, AllocationUser
 
 _ROUTED = (PredictionLog.routing != "explicit") & PredictionLog.config_version.is_not(None)
 

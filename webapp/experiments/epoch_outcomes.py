@@ -12,11 +12,11 @@ import uuid
 from sqlalchemy import Float, case, cast, func, select
 
 from ..extensions import db
+from ..feedback.models import Feedback
 from ..models import PredictionLog
 from .schemas import Experiment, StratifiedComparisonOut, StratifiedOut
 from .statistics import Moments, Proportion
 from .stratified import METHOD, Sample, stratified_difference
-from .tables import Feedback
 
 ROUTED = ("sticky", "random")
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ModelVersion, RoutingState
-from .tables import RoutingSplit
+from .models import RoutingSplit
 
 Split = frozenset[tuple[uuid.UUID, float]]
 

@@ -1,7 +1,4 @@
-"""Tables of the experiments domain: feedback, outcome metrics, and allocation epochs.
-
-Kept apart from `webapp/models.py` so the registry's tables and these can change independently.
-"""
+"""Tables of the experiments domain: outcome metrics, allocation epochs and the shadow comparison."""
 
 from __future__ import annotations
 
@@ -9,45 +6,11 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, DateTime, Float, Index, Numeric, String, Uuid, text
+from sqlalchemy import BigInteger, DateTime, Index, Numeric, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from ..models import utcnow
-
-
-class Feedback(db.Model):
-    """The latest feedback on one prediction, and what the stats refresh last counted for it.
-
-    A second feedback for the same prediction replaces the first. The `counted_*` columns are the
-    contribution the refresh has folded into the outcome totals, so a replacement can take the old
-    one back out. A row with no `counted_model_id` has not been matched with its prediction log
-    yet. The row also has `txid xid8` (see the migration), set by every write, which lets the
-    refresh read exactly the rows written since its last run. `revision` is no longer read (the
-    refresh follows `txid`); it stays, NOT NULL and written as 0, until a later migration drops it
-    once no running process still writes it.
-    """
-
-    __tablename__ = "feedback"
-    __table_args__ = (
-        # Small by design: only feedback still waiting for its prediction log.
-        Index(
-            "ix_feedback_unmatched_received_at",
-            "received_at",
-            postgresql_where=text("counted_model_id IS NULL"),
-        ),
-        Index("ix_feedback_revision", "revision"),
-    )
-
-    prediction_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    label: Mapped[str | None] = mapped_column(String(8))
-    reward: Mapped[float | None] = mapped_column(Float)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)  # retention deletes by it
-    revision: Mapped[int] = mapped_column(BigInteger, default=0)
-    counted_model_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
-    counted_label: Mapped[str | None] = mapped_column(String(8))
-    counted_prediction: Mapped[str | None] = mapped_column(String(8))
-    counted_reward: Mapped[float | None] = mapped_column(Float)
 
 
 class OutcomeStats(db.Model):
@@ -109,3 +72,43 @@ class RoutingSplit(db.Model):
     model_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     model_name: Mapped[str] = mapped_column(String(64))
     percent: Mapped[Decimal] = mapped_column(Numeric(5, 2))  # weights carry up to two decimals
+
+
+class ShadowPair(db.Model):
+    """A shadow prediction matched with the served one it mirrored, as last counted into the totals.
+
+    Keyed on the shadow's prediction_id, so a log row stored twice still counts once. A row exists
+    only once the served prediction's log is stored; `true_label` is its latest labelled feedback.
+    `shadow_created_at` is the shadow's log time: log retention forgets the pair with its day (the
+    totals keep it), since a pair whose shadow row is gone is never a refresh's candidate again.
+    """
+
+    __tablename__ = "shadow_pairs"
+
+    shadow_prediction_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    shadow_created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    shadow_model_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    served_model_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    shadow_label: Mapped[str] = mapped_column(String(8))
+    served_label: Mapped[str] = mapped_column(String(8))
+    true_label: Mapped[str | None] = mapped_column(String(8))
+
+
+class ShadowComparison(db.Model):
+    """Running totals of one shadow version against one served version, over the requests both answered.
+
+    Counts only, so agreement, both accuracies and McNemar's discordant pairs stay exact.
+    """
+
+    __tablename__ = "shadow_comparisons"
+
+    shadow_model_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    served_model_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    pairs: Mapped[int] = mapped_column(BigInteger, default=0)
+    agreements: Mapped[int] = mapped_column(BigInteger, default=0)
+    labelled_pairs: Mapped[int] = mapped_column(BigInteger, default=0)
+    shadow_correct: Mapped[int] = mapped_column(BigInteger, default=0)
+    served_correct: Mapped[int] = mapped_column(BigInteger, default=0)
+    shadow_only_correct: Mapped[int] = mapped_column(BigInteger, default=0)
+    served_only_correct: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -19,8 +19,8 @@ from decimal import Decimal
 from sqlalchemy import text
 
 from ..extensions import db
+from ..feedback.models import Feedback
 from ..models import PredictionLog
-from .tables import Feedback
 
 _CANDIDATES = """
     SELECT prediction_id FROM feedback WHERE {feedback_window}

@@ -20,9 +20,10 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..feedback.models import Feedback
 from ..models import utcnow
+from .models import ConfusionCell, OutcomeStats
 from .outcome_changes import Change, changes
-from .tables import ConfusionCell, Feedback, OutcomeStats
 
 
 @dataclass

@@ -14,7 +14,7 @@ from ..models import ModelStats, ModelVersion, StatsCursor
 from . import statistics as st
 from .analysis import ArmData, ExperimentData
 from .epochs import Epoch, current_epoch
-from .tables import AllocationCount, AllocationUser, ConfusionCell, OutcomeStats
+from .models import AllocationCount, AllocationUser, ConfusionCell, OutcomeStats
 
 # A feedback rate measured over less than this is noise, not a rate.
 MIN_RATE_SPAN_SECONDS = 60

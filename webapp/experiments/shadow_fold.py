@@ -25,8 +25,8 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import PredictionLog, utcnow
+from .models import ShadowComparison
 from .shadow_changes import Pair, pair_changes
-from .shadow_tables import ShadowComparison
 
 TOTALS = ("pairs", "agreements", "labelled_pairs", "shadow_correct", "served_correct",
           "shadow_only_correct", "served_only_correct")  # fmt: skip

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from ..errors import NotFound
 from ..extensions import db
 from ..models import ModelVersion, StatsCursor
+from .models import ShadowComparison
 from .paired import PairedCounts, PairedResult, compare_paired
 from .shadow_schemas import ShadowComparisonOut, ShadowReport
-from .shadow_tables import ShadowComparison
 
 
 def shadow_comparisons(model_name: str) -> list[ShadowComparisonOut]:

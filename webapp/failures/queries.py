@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import func, select
 
 from ..extensions import db
-from .tables import PredictionError
+from .models import PredictionError
 
 ROUTED = ("sticky", "random")
 

@@ -34,7 +34,7 @@ FeedbackRow = tuple[
     AwareDatetime,  # received_at
 ]
 
-# `revision` is NOT NULL with no server default and no longer read (see experiments/tables.py): 0.
+# `revision` is NOT NULL with no server default and no longer read (see feedback/models.py): 0.
 _UPSERT = """
 INSERT INTO feedback (prediction_id, label, reward, received_at, revision) VALUES %s
 ON CONFLICT (prediction_id) DO UPDATE

@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, text
 
-from ..experiments.shadow_tables import ShadowPair
 from ..extensions import db
 from ..models import PredictionLogBatch
 
@@ -44,7 +43,7 @@ class MaintenanceResult:
     dropped: list[str] = field(default_factory=list)
     deleted_rows: int = 0
     forgotten_batches: int = 0  # ledger entries past retention: their rows are gone too
-    forgotten_shadow_pairs: int = 0  # what the shadow comparison counted of those rows (its totals stay)
+    forgotten_shadow_pairs: int = 0  # what the shadow comparison counted of those rows (system/retention.py)
     expired: dict[str, int] = field(
         default_factory=dict
     )  # rows of the other kinds past retention (system/retention.py)
@@ -77,8 +76,6 @@ def maintain_partitions(ahead_days: int, retention_days: int, today: date | None
         cutoff = day_start(result.retained_from)
         forgotten = delete(PredictionLogBatch).where(PredictionLogBatch.stored_at < cutoff)
         result.forgotten_batches = db.session.execute(forgotten).rowcount
-        forgotten = delete(ShadowPair).where(ShadowPair.shadow_created_at < cutoff)
-        result.forgotten_shadow_pairs = db.session.execute(forgotten).rowcount
         db.session.commit()
     except BaseException:
         db.session.rollback()

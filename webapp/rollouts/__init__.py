@@ -7,7 +7,7 @@ and tells the experiment report (through `experiments.movers`) when it moves a n
 from flask import Blueprint
 
 from ..experiments.movers import register_movers
-from . import allocation, tables  # noqa: F401  (tables: register them with the metadata)
+from . import allocation, models  # noqa: F401  (models: register the tables with the metadata)
 
 bp = Blueprint("rollouts", __name__)
 register_movers(allocation)

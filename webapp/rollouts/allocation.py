@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ..experiments.schemas import AllocationOut
 from ..extensions import db
-from .tables import Bandit, Rollout
+from .models import Bandit, Rollout
 
 BANDIT_NOTE = (
     "a Thompson-sampling bandit moves the weights every update; each update is a split change, so SRM is "

@@ -21,7 +21,7 @@ from ..registry.service import OnCommit
 from ..registry.split_service import set_split
 from ..registry.splits import active_versions
 from .machine import Check
-from .tables import Rollout, RolloutEvent
+from .models import Rollout, RolloutEvent
 
 
 def planned_percents(rollout: Rollout, step_index: int | None) -> tuple[Decimal, Decimal]:

@@ -17,14 +17,14 @@ from sqlalchemy.exc import IntegrityError
 
 from ..audit.trail import record
 from ..errors import Conflict, NotFound, ValidationFailed
-from ..experiments.tables import OutcomeStats
+from ..experiments.models import OutcomeStats
 from ..extensions import db
 from ..models import ModelVersion, utcnow
 from ..registry.service import OnCommit
 from ..registry.split_service import set_split
 from ..schemas import weight_number
 from .bandit_schemas import BanditOut, BanditRequest
-from .tables import Bandit, Rollout
+from .models import Bandit, Rollout
 from .thompson import floored_percents, thompson_weights
 
 

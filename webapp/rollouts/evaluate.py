@@ -25,8 +25,8 @@ from . import machine as m
 from .apply import current_percents, planned_percents, transition
 from .bandits import running_bandit_ids, update_due_bandits
 from .metrics import snapshot
+from .models import Rollout
 from .service import active_rollout_ids
-from .tables import Rollout
 
 log = logging.getLogger(__name__)
 

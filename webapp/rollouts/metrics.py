@@ -19,12 +19,12 @@ from dataclasses import replace
 from sqlalchemy import func, select
 
 from ..experiments import statistics as st
-from ..experiments.tables import AllocationCount, OutcomeStats
+from ..experiments.models import AllocationCount, OutcomeStats
 from ..extensions import db
 from ..failures.queries import routed_errors_since
 from ..models import LatencyHistogram, ModelStats
 from .machine import ArmMetrics, Snapshot
-from .tables import Rollout
+from .models import Rollout
 
 
 def arm_metrics(model_id: uuid.UUID) -> ArmMetrics:

@@ -8,8 +8,8 @@ from ..extensions import db
 from ..models import ModelVersion
 from .apply import current_percents
 from .metrics import step_requests
+from .models import Rollout, RolloutEvent
 from .schemas import CheckOut, RolloutEventOut, RolloutOut
-from .tables import Rollout, RolloutEvent
 
 
 def rollout_out(rollout: Rollout) -> RolloutOut:

@@ -15,8 +15,8 @@ from ..registry.service import OnCommit
 from ..registry.splits import active_versions
 from . import machine as m
 from .apply import planned_percents, transition
+from .models import Bandit, Rollout
 from .schemas import RolloutRequest
-from .tables import Bandit, Rollout
 
 MAX_ID = 2**63 - 1
 

@@ -28,11 +28,18 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..experiments.allocations import fold_allocations
+from ..experiments.models import (
+    AllocationCount,
+    AllocationUser,
+    ConfusionCell,
+    OutcomeStats,
+    ShadowComparison,
+    ShadowPair,
+)
 from ..experiments.outcomes import fold_outcomes
 from ..experiments.shadow_fold import fold_shadow_pairs
-from ..experiments.shadow_tables import ShadowComparison, ShadowPair
-from ..experiments.tables import AllocationCount, AllocationUser, ConfusionCell, Feedback, OutcomeStats
 from ..extensions import db
+from ..feedback.models import Feedback
 from ..latency import percentiles
 from ..models import LatencyHistogram, ModelStats, PredictionLog, PredictionMinute, StatsCursor, utcnow
 from .minutes import fold_minutes

@@ -10,6 +10,8 @@ uses an index on the time column (migration 0010).
   what the stats counted stays in the totals, as with the log's own rows.
 - prediction_errors: by `created_at`.
 - quarantined_batches: by `quarantined_at` (a batch nobody re-ingested in that time is given up).
+- shadow_pairs: by `shadow_created_at`, once their shadow rows' days are dropped: what the shadow
+  comparison counted of those rows (its totals stay).
 
 `maintain_logs` runs both for the beat task and `flask logs maintain`; it lives here, above the
 domains whose tables it clears. `purge_quarantine` (`flask logs purge-quarantine`) deletes
@@ -21,11 +23,12 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Table, select
+from sqlalchemy import ColumnElement, Table, delete, select
 
-from ..experiments.tables import Feedback
+from ..experiments.models import ShadowPair
 from ..extensions import db
-from ..failures.tables import PredictionError
+from ..failures.models import PredictionError
+from ..feedback.models import Feedback
 from ..logpipe.partitions import MaintenanceResult, day_start, maintain_partitions
 from ..models import QuarantinedBatch, utcnow
 
@@ -89,6 +92,16 @@ def purge_quarantine(
 def maintain_logs(ahead_days: int, retention_days: int, today: date | None = None) -> MaintenanceResult:
     """Make and drop the log's day partitions, then expire the rows kept beside it past the same day."""
     result = maintain_partitions(ahead_days, retention_days, today)
+    cutoff = day_start(result.retained_from)
+    result.forgotten_shadow_pairs = forget_shadow_pairs(cutoff)
     # After the partitions' transaction: these deletes commit chunk by chunk (and are safe twice at once).
-    result.expired = expire_rows(day_start(result.retained_from))
+    result.expired = expire_rows(cutoff)
     return result
+
+
+def forget_shadow_pairs(cutoff: datetime) -> int:
+    """Delete the shadow pairs whose shadow rows were logged before `cutoff`; returns how many went."""
+    # A pair whose shadow row is gone is never a refresh's candidate again; the comparison's totals keep it.
+    forgotten = db.session.execute(delete(ShadowPair).where(ShadowPair.shadow_created_at < cutoff)).rowcount
+    db.session.commit()
+    return forgotten
