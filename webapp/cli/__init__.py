@@ -7,12 +7,12 @@ from flask import Flask
 
 def register_cli(app: Flask) -> None:
     """Add every ops command group to `app.cli`."""
-    from ..rollouts.bandit_cli import bandit_cli
-    from ..rollouts.cli import rollout_cli
+    from .bandits import bandit_cli
     from .experiment import experiment_cli
     from .logs import logs_cli
     from .models import models_cli
     from .replay import replay_command
+    from .rollouts import rollout_cli
     from .split import split_cli
     from .stats import stats_cli
 
