@@ -95,12 +95,12 @@ def register_blueprints(app: Flask) -> None:
     from .audit import bp as audit_bp
     from .dashboard import bp as dashboard_bp
     from .docs import bp as docs_bp
-    from .experiments.views import bp as experiments_bp
+    from .experiments import bp as experiments_bp
     from .feedback import bp as feedback_bp
     from .metrics import bp as metrics_bp
     from .predict import bp as predict_bp
     from .registry import bp as registry_bp
-    from .rollouts.views import bp as rollouts_bp
+    from .rollouts import bp as rollouts_bp
     from .stats import bp as stats_bp
     from .system import bp as system_bp
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import current_app
 
 from ..contract import endpoint
 from ..http import json_response, parse_query
+from . import bp
 from .schemas import Experiment, ExperimentQuery
 from .service import experiment_report
-
-bp = Blueprint("experiments", __name__, url_prefix="/experiments")
 
 
 @bp.get("/<model_name>")

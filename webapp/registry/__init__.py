@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("registry", __name__, url_prefix="/models")
 
-from . import split_views, views  # noqa: E402, F401  (attach the routes)
+from . import views  # noqa: E402, F401  (attaches the routes)

@@ -12,4 +12,4 @@ from . import allocation, models  # noqa: F401  (models: register the tables wit
 bp = Blueprint("rollouts", __name__)
 register_movers(allocation)
 
-from . import bandit_views, views  # noqa: E402, F401  (attach the routes)
+from . import views  # noqa: E402, F401  (attaches the routes)
