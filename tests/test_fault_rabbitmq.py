@@ -22,7 +22,8 @@ OUTAGE_SECONDS = 15
 
 
 def log_counters(base_url: str) -> dict:
-    """The prediction-log counters of every web process, as /health shows them (also when it is 503)."""
+    """The prediction-log counts of every web process (Prometheus' metric files), as /health shows them (also
+    when it is 503)."""
     _, body = call(base_url, "GET", "/health")
     components = body["components"] if "components" in body else body["error"]["details"]["components"]
     return components["prediction_logs"]["all_processes"]
@@ -130,9 +131,9 @@ def test_beyond_the_spool_bound_every_record_is_either_spooled_or_counted_as_dro
             timeout=5,
             what=f"all {answered} answered predictions to be counted as spooled or dropped",
         )
-        for path in (Path(env["INSTANCE_DIR"]) / "spool").glob("*.counters.json"):
-            process = json.loads(path.read_text())  # what /health sums, one file per web process
-            assert process["spooled"] <= 100  # batches are kept or dropped whole, never past the bound
+        for path in (Path(env["INSTANCE_DIR"]) / "spool").glob("*.jsonl"):  # one spool file per web process
+            kept = sum(json.loads(line)["count"] for line in path.read_text().splitlines())
+            assert kept <= 100  # batches are kept or dropped whole, never past the bound
         assert counters["dropped"] > 0
         assert "log spool full (100 records): dropped" in "".join(web.output)
     finally:

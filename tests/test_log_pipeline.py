@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -18,8 +19,10 @@ from webapp.config import ConfigError, Settings
 from webapp.logpipe.buffer import LogBuffer
 from webapp.logpipe.publisher import BrokerUnavailable, CeleryPublisher
 from webapp.logpipe.shipper import Shipper
-from webapp.logpipe.spool import Spool, read_counters
-from webapp.logpipe.wire import encode_log_batch, encode_log_rows, log_row
+from webapp.logpipe.spool import Spool
+from webapp.logpipe.streams import Stream, shipping_buffer
+from webapp.logpipe.wire import PREDICTION_LOGS, encode_log_batch, encode_log_rows, log_row
+from webapp.metrics.instruments import stream_counts
 from webapp.tasks import RETRY_WRITES
 
 
@@ -124,20 +127,60 @@ def test_shipper_spools_while_the_broker_is_down_and_catches_up_in_order(tmp_pat
     assert shipper.counters == {"published": 20, "spooled": 20, "respooled_published": 20, "dropped": 0}
 
 
-def test_drops_beyond_the_spool_bound_are_counted_for_health(tmp_path):
+def test_drops_beyond_the_spool_bound_are_counted_for_health_in_prometheus_by_stream(tmp_path):
     broker = Broker()
     broker.up = False
-    shipper = Shipper(broker.publish, Spool(tmp_path, max_records=15))
+    before = stream_counts("test-drops")
+    shipper = Shipper(broker.publish, Spool(tmp_path, max_records=15), stream="test-drops")
     shipper.ship(records(10))
     shipper.ship(records(10))
-    shipper.save_counters(tmp_path)
+    after = stream_counts("test-drops")
     assert (shipper.counters["spooled"], shipper.counters["dropped"]) == (10, 10)
-    assert read_counters(tmp_path)["dropped"] == 10
+    assert (after["spooled"] - before["spooled"], after["dropped"] - before["dropped"]) == (10, 10)
+
+
+# Counts records of a made-up stream in a process of its own, as a gunicorn worker does, then exits.
+COUNT_AND_EXIT = (
+    "import sys; from webapp.metrics.instruments import count_log_records; "
+    "count_log_records('test-processes', 'spooled', int(sys.argv[1])); "
+    "count_log_records('test-processes', 'dropped', 1)"
+)
+
+
+def test_health_counts_sum_the_metric_files_of_every_process_dead_ones_included(tmp_path, monkeypatch):
+    """Under gunicorn every worker writes its counts to PROMETHEUS_MULTIPROC_DIR; /health sums them all."""
+    environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    for amount in (3, 4):
+        subprocess.run([sys.executable, "-c", COUNT_AND_EXIT, str(amount)], check=True, env=environment)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    counts = stream_counts("test-processes")
+    assert (counts["spooled"], counts["dropped"], counts["published"]) == (7, 2, 0)
+
+
+def test_a_stream_declaration_builds_its_whole_chain(tmp_path):
+    """The task, serializer, spool directory, encoders and metric label all come from the one declaration."""
+    published = []
+    stream = Stream("test-chain", "test.write_batch", "chained", lambda record: record["n"], sum, "msgpack")
+    celery = Celery("chain-test")
+    buffer = shipping_buffer(celery, make_settings(tmp_path, CELERY_BROKER_URL="redis://127.0.0.1:1/0"), stream)
+    publisher = buffer._shipper._publish.__self__
+    assert (publisher._task_name, publisher._serializer) == ("test.write_batch", "msgpack")
+    assert buffer._shipper._spool.directory == make_settings(tmp_path).spool_path / "chained"
+    buffer._shipper._publish = published.append
+    try:
+        for n in (1, 2, 3):
+            buffer.append({"n": n})
+        buffer.flush()
+    finally:
+        buffer.close()
+    assert published == [6]
+    assert stream_counts("test-chain")["published"] == 3
+    assert PREDICTION_LOGS.spool_dir(make_settings(tmp_path)) == make_settings(tmp_path).spool_path
 
 
 def test_buffer_ships_a_full_batch_without_waiting_for_the_interval(tmp_path):
     broker = Broker()
-    buffer = LogBuffer(Shipper(broker.publish, Spool(tmp_path, 100)), tmp_path, 60.0, 50)
+    buffer = LogBuffer(Shipper(broker.publish, Spool(tmp_path, 100)), 60.0, 50)
     try:
         for record in records(50):
             buffer.append(record)
@@ -151,7 +194,7 @@ def test_buffer_ships_a_full_batch_without_waiting_for_the_interval(tmp_path):
 
 def test_closing_the_buffer_ships_what_it_holds(tmp_path):
     broker = Broker()
-    buffer = LogBuffer(Shipper(broker.publish, Spool(tmp_path, 100)), tmp_path, 60.0, 500)
+    buffer = LogBuffer(Shipper(broker.publish, Spool(tmp_path, 100)), 60.0, 500)
     sent = records(7)
     for record in sent:
         buffer.append(record)
@@ -194,7 +237,7 @@ def test_records_that_cannot_be_encoded_are_dropped_and_counted_not_retried_fore
 
 def test_the_buffer_reports_the_longest_a_record_waited_to_be_shipped(tmp_path):
     broker = Broker()
-    buffer = LogBuffer(Shipper(broker.publish, Spool(tmp_path, 100)), tmp_path, 0.3, 500)
+    buffer = LogBuffer(Shipper(broker.publish, Spool(tmp_path, 100)), 0.3, 500)
     try:
         buffer.append(records(1)[0])
         deadline = time.monotonic() + 3
@@ -214,7 +257,7 @@ def test_records_that_arrive_while_a_batch_is_published_wait_for_the_next_cycle(
             for record in records(3):
                 buffer.append(record)
 
-    buffer = LogBuffer(Shipper(publish_while_requests_arrive, Spool(tmp_path, 10_000)), tmp_path, 60, 1000)
+    buffer = LogBuffer(Shipper(publish_while_requests_arrive, Spool(tmp_path, 10_000)), 60, 1000)
     try:
         for record in records(500):
             buffer.append(record)
@@ -229,7 +272,7 @@ def test_records_that_arrive_while_a_batch_is_published_wait_for_the_next_cycle(
 
 def test_a_full_batch_leaves_without_waiting_for_the_cycle(tmp_path):
     broker = Broker()
-    buffer = LogBuffer(Shipper(broker.publish, Spool(tmp_path, 10_000)), tmp_path, 60, 100)
+    buffer = LogBuffer(Shipper(broker.publish, Spool(tmp_path, 10_000)), 60, 100)
     try:
         for record in records(250):
             buffer.append(record)
@@ -246,7 +289,7 @@ def test_each_record_is_encoded_by_the_thread_that_buffers_it(tmp_path):
     """The request that made a record pays for its row; one that cannot be encoded fails there, alone."""
     published = []
     shipper = Shipper(published.append, Spool(tmp_path, 100), encode_log_rows)
-    buffer = LogBuffer(shipper, tmp_path, 60, 100, encode_record=log_row)
+    buffer = LogBuffer(shipper, 60, 100, encode_record=log_row)
     batch = records(3)
     try:
         with pytest.raises(KeyError):

@@ -29,8 +29,9 @@ from webapp import create_app
 from webapp.extensions import db
 from webapp.feedback.models import Feedback
 from webapp.logpipe.shipper import Shipper
-from webapp.logpipe.spool import Spool, read_counters, spool_backlog
+from webapp.logpipe.spool import Spool, spool_backlog
 from webapp.logpipe.wire import encode_feedback_batch, encode_log_batch
+from webapp.metrics.instruments import stream_counts
 from webapp.models import PredictionLog
 
 DAMAGED_METRIC = "router_spool_damaged_lines_total"
@@ -111,12 +112,12 @@ def test_a_whole_batch_glued_to_a_torn_one_is_recovered(tmp_path):
     one, two, three = lines_of(spool.path)
     torn = two[: len(two) // 2]
     spool.path.write_bytes(one + torn + three)  # no newline between: the torn line and the next are one line
-    broker, damaged = Broker(), []
-    restarted = Spool(tmp_path, max_records=1000, on_damaged=damaged.append)
+    broker, counted_before = Broker(), stream_counts("test-glued")["damaged_lines"]
+    restarted = Spool(tmp_path, max_records=1000, stream="test-glued")
     restarted.drain(broker.publish)
     assert broker.batches == [first, third]
     assert lines_of(tmp_path / "damaged" / spool.path.name) == [torn + b"\n"]
-    assert damaged == [1]
+    assert stream_counts("test-glued")["damaged_lines"] - counted_before == 1  # router_spool_damaged_lines_total
 
 
 def test_a_torn_last_line_of_a_dead_process_is_set_aside_and_the_rest_ships(tmp_path):
@@ -140,17 +141,17 @@ def test_a_batch_past_the_byte_bound_is_dropped_whole_and_counted(tmp_path, capl
     broker.up = False
     small, large = records(1), [log_record(str(uuid.uuid4()), text="x" * 2000) for _ in range(3)]
     line_bytes = len(json.dumps({"count": 1, "payload": small}, separators=(",", ":"))) + 1
-    spool = Spool(tmp_path, max_records=1000, max_bytes=line_bytes * 3)
-    shipper = Shipper(broker.publish, spool)
+    spool = Spool(tmp_path, max_records=1000, max_bytes=line_bytes * 3, stream="test-byte-bound")
+    shipper = Shipper(broker.publish, spool, stream="test-byte-bound")
+    dropped_before = stream_counts("test-byte-bound")["dropped"]
     shipper.ship(small)
     shipper.ship(large)  # 3 records, far under the record bound, but over the bytes
     shipper.ship(small)
     shipper.ship(small)
     shipper.ship(small)  # the fourth small one would pass the bound by one line
-    shipper.save_counters(tmp_path, force=True)
 
     assert (shipper.counters["spooled"], shipper.counters["dropped"]) == (3, 4)
-    assert read_counters(tmp_path)["dropped"] == 4
+    assert stream_counts("test-byte-bound")["dropped"] - dropped_before == 4
     assert spool.pending_bytes == spool.path.stat().st_size == line_bytes * 3
     assert f"log spool full ({line_bytes * 3} bytes): dropped 3" in caplog.text
     broker.up = True
@@ -232,7 +233,7 @@ def test_a_new_app_ships_every_batch_a_dead_one_left_around_damaged_lines(app, c
     feedback_file = spool_file(spool_dir / "feedback")
     first, second = lines_of(feedback_file)
     feedback_file.write_bytes(first + b"\x00\x00\x00\n" + second)
-    metrics_before = scrape(client)
+    metrics_before, health_before = scrape(client), components(client)
 
     # The new app's shipping threads start with its first records, then claim and drain the dead one's files.
     answered = predict(client)["prediction_id"]
@@ -245,16 +246,24 @@ def test_a_new_app_ships_every_batch_a_dead_one_left_around_damaged_lines(app, c
 
     damaged = spool_dir / "damaged" / f"{socket.gethostname()}-{os.getpid()}-claimed-{log_file.name}"
     assert lines_of(damaged) == [b"}{ not json\n", three[:100] + b"\n", b'{"count":1}\n']
+
+    def damaged_lines(health: dict, stream: str) -> int:
+        return (
+            health[stream]["all_processes"]["damaged_lines"] - health_before[stream]["all_processes"]["damaged_lines"]
+        )
+
     health = wait_for(
-        lambda: (now := components(client))["feedback"]["all_processes"].get("damaged_lines") and now,
+        lambda: damaged_lines(now := components(client), "feedback") and now,
         timeout=5,
         what="the damaged lines in /health",
     )
     logs_health, feedback_health = health["prediction_logs"], health["feedback"]
-    assert logs_health["spool_backlog"]["damaged_lines"] == logs_health["all_processes"]["damaged_lines"] == 3
+    # The counts are Prometheus' (this test process's, since it started): what this test added is the growth.
+    assert damaged_lines(health, "prediction_logs") == 3 and damaged_lines(health, "feedback") == 1
+    assert logs_health["spool_backlog"]["damaged_lines"] == logs_health["all_processes"]["damaged_lines"]
     assert logs_health["spool_backlog"]["damaged_bytes"] == damaged.stat().st_size
     assert logs_health["spool_backlog"]["files"] == 0
-    assert feedback_health["spool_backlog"]["damaged_lines"] == 1
+    assert feedback_health["spool_backlog"]["damaged_lines"] == feedback_health["all_processes"]["damaged_lines"]
     metrics_after = scrape(client)
     for stream, lines in (("prediction_logs", 3), ("feedback", 1)):
         grew = total(metrics_after, DAMAGED_METRIC, stream=stream) - total(

@@ -14,7 +14,7 @@ from webapp.experiments.stratified import Sample, stratified_difference
 from webapp.extensions import db
 from webapp.feedback.ingest import write_feedback_batch
 from webapp.logpipe.ingest import write_prediction_log_batch
-from webapp.logpipe.wire import encode_batch, encode_feedback_batch
+from webapp.logpipe.wire import encode_feedback_batch, encode_log_batch
 from webapp.models import RoutingState
 
 
@@ -89,7 +89,7 @@ def feed(app, model_id: str, version: str, config_version: int, labelled: int, c
         for n, r in enumerate(records)
     ]  # fmt: skip
     with app.app_context():
-        write_prediction_log_batch(encode_batch(records))
+        write_prediction_log_batch(encode_log_batch(records))
         write_feedback_batch(encode_feedback_batch(feedback))
 
 

@@ -54,14 +54,12 @@ def refuse_open_production(settings: Settings) -> None:
 def register_extensions(app: Flask, settings: Settings) -> None:
     from .auth import KeyRing
     from .celery_app import init_celery
-    from .failures.pipeline import error_buffer
-    from .feedback.pipeline import feedback_buffer
-    from .logpipe.chain import shipping_buffer
-    from .logpipe.wire import encode_log_rows, log_row
-    from .metrics.instruments import count_log_records
+    from .failures.pipeline import ERRORS
+    from .feedback.pipeline import FEEDBACK
+    from .logpipe.streams import shipping_buffer
+    from .logpipe.wire import PREDICTION_LOGS
     from .routing.router import Router
     from .routing.store import DatabaseConfigStore, RedisConfigStore
-    from .tasks import WRITE_BATCH_TASK
 
     if settings.embedded:
         settings.instance_dir.mkdir(parents=True, exist_ok=True)
@@ -76,19 +74,9 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     app.extensions["router"] = Router(app, store, poll_seconds=settings.config_poll_seconds)
 
     app.extensions["spool_dir"] = settings.spool_path
-    app.extensions["log_buffer"] = shipping_buffer(
-        celery,
-        settings,
-        directory=settings.spool_path,
-        task_name=WRITE_BATCH_TASK,
-        encode_record=log_row,
-        encode=encode_log_rows,
-        serializer="msgpack",
-        thread_name="prediction-log-shipper",
-        observe=count_log_records,
-    )
-    app.extensions["feedback_buffer"] = feedback_buffer(celery, settings)
-    app.extensions["error_buffer"] = error_buffer(celery, settings)
+    app.extensions["log_buffer"] = shipping_buffer(celery, settings, PREDICTION_LOGS)
+    app.extensions["feedback_buffer"] = shipping_buffer(celery, settings, FEEDBACK)
+    app.extensions["error_buffer"] = shipping_buffer(celery, settings, ERRORS)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -1,18 +1,13 @@
-"""The failure pipeline: records of failed predictions travel like feedback, in batches off the request thread."""
+"""The failure stream: records of failed predictions travel like feedback, in batches off the request thread."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from celery import Celery
-
-from ..config import Settings
 from ..ids import new_uuid4
-from ..logpipe.buffer import LogBuffer
-from ..logpipe.chain import shipping_buffer
-from ..logpipe.wire import encode_batch
+from ..logpipe.streams import Stream
+from ..logpipe.wire import JsonRows
 from ..tasks import WRITE_ERRORS_TASK
 
 ERROR_FIELDS = (
@@ -25,11 +20,17 @@ ERROR_FIELDS = (
     "error_class",
     "created_at",
 )
+ERROR_ROWS = JsonRows(ERROR_FIELDS)
+encode_error_batch = ERROR_ROWS.encode
 
-
-def encode_error_batch(records: list[dict[str, Any]]) -> str:
-    """A batch of failure records (dicts keyed by `ERROR_FIELDS`) as the task's single argument."""
-    return encode_batch(records, ERROR_FIELDS)
+# Spooled apart from prediction logs and feedback, under SPOOL_DIR/errors.
+ERRORS = Stream(
+    name="errors",
+    task=WRITE_ERRORS_TASK,
+    spool_subdir="errors",
+    encode_record=ERROR_ROWS.row,
+    encode_batch=ERROR_ROWS.batch,
+)
 
 
 def failure_record(
@@ -47,19 +48,3 @@ def failure_record(
         "created_at": datetime.now(UTC).isoformat(),
     }
 
-
-def errors_spool_dir(settings: Settings) -> Path:
-    """Failure records spool apart from prediction logs and feedback."""
-    return settings.spool_path / "errors"
-
-
-def error_buffer(celery: Celery, settings: Settings) -> LogBuffer:
-    """A buffer that ships failure records as `errors.write_batch` tasks, spooling while the broker is down."""
-    return shipping_buffer(
-        celery,
-        settings,
-        directory=errors_spool_dir(settings),
-        task_name=WRITE_ERRORS_TASK,
-        encode=encode_error_batch,
-        thread_name="error-shipper",
-    )

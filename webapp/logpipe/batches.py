@@ -1,6 +1,6 @@
 """Decoding the batches web processes encode (`wire.py`): whole when they are sound, row by row when not.
 
-Prediction logs and feedback share this: a batch names its fields and carries rows in that order.
+Feedback and failure records share this: a batch names its fields and carries rows in that order.
 A batch whose fields disagree with the worker's is our own bug, logged and counted, never retried;
 a batch that fails as a whole keeps its good rows and hands back each bad one with its reason, for
 the caller to quarantine.
@@ -26,9 +26,6 @@ class BatchFormat:
     fields: tuple[str, ...]
     batch: type[BaseModel]  # {"fields": [...], "rows": [row, ...]}
     row: TypeAdapter
-    # Batches from web processes started before the last fields were appended (a rolling deploy)
-    # have a prefix of `fields` at least this long; the fields they lack are nullable.
-    oldest_fields: int | None = None
 
 
 @dataclass
@@ -61,7 +58,6 @@ def _salvage(payload: str | bytes, batch_format: BatchFormat) -> Decoded:
     except (ValueError, TypeError, KeyError) as exc:
         log.error("rejected an undecodable batch of %s: %s", batch_format.kind, exc)
         return Decoded([], 1, [(_text(payload), f"not a batch: {exc}")])
-    fields, raw_rows = _padded(fields, raw_rows, batch_format)
     if not isinstance(raw_rows, list) or fields != list(batch_format.fields):
         log.error("rejected a batch of %s with fields %s", batch_format.kind, fields)
         received = len(raw_rows) if isinstance(raw_rows, list) else 1
@@ -80,14 +76,3 @@ def _salvage(payload: str | bytes, batch_format: BatchFormat) -> Decoded:
 
 def _text(payload: str | bytes) -> str:
     return payload.decode("utf-8", "backslashreplace") if isinstance(payload, bytes) else payload
-
-
-def _padded(fields: Any, raw_rows: Any, batch_format: BatchFormat) -> tuple[Any, Any]:
-    """An older batch's fields and rows, completed with nulls for the fields appended since."""
-    known, oldest = batch_format.fields, batch_format.oldest_fields
-    if oldest is None or not isinstance(fields, list) or not isinstance(raw_rows, list):
-        return fields, raw_rows
-    if not oldest <= len(fields) < len(known) or fields != list(known[: len(fields)]):
-        return fields, raw_rows
-    missing = [None] * (len(known) - len(fields))
-    return list(known), [[*raw, *missing] if isinstance(raw, list) else raw for raw in raw_rows]

@@ -8,7 +8,7 @@ under load batches are full, and a quiet process still ships within `flush_secon
 (gunicorn's worker_exit, or interpreter exit) ships what is left, so a graceful stop loses
 nothing. A SIGKILLed process loses at most what it buffered since the last flush; `status()`
 reports the longest any record has waited, which is that window as it really was (a slow publish
-stretches it).
+stretches it). The count of records appended goes to Prometheus once a cycle, not once a record.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
+from ..metrics.instruments import count_log_records
 from .shipper import Shipper
 
 log = logging.getLogger(__name__)
@@ -33,22 +33,19 @@ def _as_is(record: dict[str, Any]) -> dict[str, Any]:
 
 
 class LogBuffer:
-    """Collects prediction log records and ships them in batches from a background thread."""
+    """Collects one stream's records and ships them in batches from a background thread."""
 
     def __init__(
         self,
         shipper: Shipper,
-        counters_dir: Path,
         flush_seconds: float,
         batch_size: int,
-        name: str = "prediction-log-shipper",
-        observe: Callable[[str, int], None] | None = None,
         encode_record: Callable[[dict[str, Any]], Any] | None = None,
+        name: str = "log-shipper",
     ) -> None:
         self._shipper = shipper
         self._encode_record = encode_record or _as_is
         self._name = name
-        self._counters_dir = counters_dir
         self._flush_seconds = flush_seconds
         self._batch_size = batch_size
         self._records: deque[Any] = deque()  # encoded records
@@ -59,8 +56,7 @@ class LogBuffer:
         self._first_waiting_since: float | None = None  # when the oldest unshipped record arrived
         self.longest_wait_seconds = 0.0
         self._owner_pid: int | None = None
-        self.observe = observe  # told how many records were appended, once per cycle (the Prometheus counter)
-        self._appended = 0  # records appended in this process; told to `observe` up to `_appended_told`
+        self._appended = 0  # records appended in this process; counted in Prometheus up to `_appended_told`
         self._appended_told = 0
 
     def append(self, record: dict[str, Any]) -> None:
@@ -79,7 +75,6 @@ class LogBuffer:
         with self._ship_lock:
             self._tell_appended()
             self._ship_buffered()
-            self._shipper.save_counters(self._counters_dir, force=True)
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop the thread and ship what is left (publish or spool)."""
@@ -117,14 +112,13 @@ class LogBuffer:
                     self._tell_appended()
                     self._ship_buffered()
                     self._shipper.retry_spooled()
-                    self._shipper.save_counters(self._counters_dir)
             except Exception:  # the thread must outlive any one bad cycle; records stay queued
                 log.exception("log shipping cycle failed")
 
     def _tell_appended(self) -> None:
         appended = self._appended
-        if self.observe is not None and appended > self._appended_told:
-            self.observe("buffered", appended - self._appended_told)
+        if appended > self._appended_told:
+            count_log_records(self._shipper.stream, "buffered", appended - self._appended_told)
         self._appended_told = appended
 
     def _ship_buffered(self) -> None:

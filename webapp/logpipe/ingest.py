@@ -28,7 +28,6 @@ from sqlalchemy.dialects.postgresql import insert
 from ..extensions import db
 from ..models import QuarantinedBatch
 from .isolate import REFUSED, Refusal, RowsMisread, quarantine_rows, row_key, store_isolating
-from .legacy import upgraded
 from .pacing import SLICE_BYTES, CopyPacer
 from .wire import LOG_BATCH_FORMAT, STORED_LOG_FIELDS, encode_log_batch, quoted
 
@@ -41,6 +40,10 @@ _CLAIM = (
 )
 _COPY = f"COPY prediction_logs ({_COLUMN_LIST}) FROM STDIN WITH (FORMAT csv)"
 _RELEASE = "DELETE FROM prediction_log_batches WHERE batch_id = %s"
+FORMAT_1_REFUSED = (
+    "a format-1 batch: this worker reads format-2 envelopes only, and a requeue refuses it again "
+    "(docs/pipeline.md#upgrading-from-format-1)"
+)
 
 
 class BatchRefused(Exception):
@@ -61,16 +64,12 @@ class IngestResult:
 
 
 def write_prediction_log_batch(payload: dict[str, Any] | str | bytes, pacer: CopyPacer | None = None) -> IngestResult:
-    """Store a batch as a web process sent it: a format-2 envelope, or a format-1 JSON string.
+    """Store a batch as a web process sent it: a format-2 envelope, the only shape read.
 
     A worker passes its `pacer` (`pacing.py`), which feeds the COPY in slices while it keeps up.
     """
-    if isinstance(payload, (str, bytes)):
-        envelope, received, rejected = upgraded(payload)
-        if envelope is None:
-            return IngestResult(received=received, inserted=0, rejected=rejected)
-        stored = _store(envelope, pacer)
-        return IngestResult(received, stored.inserted, rejected, stored.quarantined, stored.reason)
+    if isinstance(payload, (str, bytes)):  # JSON rows from a web process older than format 2
+        return _quarantine(payload, FORMAT_1_REFUSED)
     return _store(payload, pacer)
 
 

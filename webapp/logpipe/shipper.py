@@ -1,25 +1,24 @@
-"""Gets each batch of log records to the broker, or into the spool until the broker is back."""
+"""Gets each batch of a stream's records to the broker, or into the spool until the broker is back.
+
+Every count goes to Prometheus as it happens (`router_log_records_total{stream, state}`), which is
+what /health sums across web processes; `counters` keeps this process's own for /health's `this_process`.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
+from ..metrics.instruments import count_log_records
 from .publisher import BrokerUnavailable
-from .spool import Spool, write_counters
+from .spool import Spool
 
 log = logging.getLogger(__name__)
 
-# /health reads the counters from files; a second's delay there is fine, a file write per batch is not.
-COUNTERS_SECONDS = 1.0
-
 Encode = Callable[[list[Any]], Any]  # records as the buffer holds them -> a batch
 Publish = Callable[[Any], None]
-# Told of every count as it happens (the Prometheus counters): state, how many records.
-Observe = Callable[[str, int], None]
 
 
 class Shipper:
@@ -32,9 +31,9 @@ class Shipper:
         encode: Encode = list,
         retry_seconds: float = 1.0,
         clock=time.monotonic,
-        observe: Observe | None = None,
+        stream: str = "prediction_logs",
     ) -> None:
-        self._observe = observe
+        self.stream = stream  # the `stream` label of its counts
         self._publish = publish
         self._spool = spool
         self._encode = encode
@@ -42,8 +41,6 @@ class Shipper:
         self._clock = clock
         self._broker_down_until = 0.0
         self._in_outage = False
-        self._counters_dirty = False
-        self._counters_due = 0.0
         self.counters = {"published": 0, "spooled": 0, "respooled_published": 0, "dropped": 0}
 
     def ship(self, records: list[Any]) -> None:
@@ -53,7 +50,7 @@ class Shipper:
             payload = self._encode(records)
         except (KeyError, TypeError, ValueError) as exc:  # our own bug: kept, it would fail every cycle
             self._count("dropped", len(records))
-            log.error("dropped %d log records that could not be encoded: %r", len(records), exc)
+            log.error("dropped %d %s records that could not be encoded: %r", len(records), self.stream, exc)
             return
         if self._broker_down() or self._spool.pending:
             self._to_spool(payload, len(records))
@@ -71,26 +68,15 @@ class Shipper:
         """Re-publish spooled records if the retry interval has passed."""
         if self._broker_down() or not self._spool.has_work():
             return
-        damaged_before = self._spool.damaged_lines
         try:
             sent = self._spool.drain(self._publish)
         except BrokerUnavailable as exc:
             self._mark_down(exc)
             return
-        finally:
-            if self._spool.damaged_lines != damaged_before:  # lines set aside: /health must show them
-                self._counters_dirty = True
         self._mark_up()
         if sent:
             self._count("respooled_published", sent)
-            log.info("re-published %d spooled log records", sent)
-
-    def save_counters(self, directory: Path, force: bool = False) -> None:
-        """Leave the counters for /health: at most once a second, unless forced (a flush or a close)."""
-        if self._counters_dirty and (force or self._clock() >= self._counters_due):
-            write_counters(directory, {**self.counters, "damaged_lines": self._spool.damaged_lines})
-            self._counters_dirty = False
-            self._counters_due = self._clock() + COUNTERS_SECONDS
+            log.info("re-published %d spooled %s records", sent, self.stream)
 
     def _broker_down(self) -> bool:
         return self._clock() < self._broker_down_until
@@ -117,14 +103,13 @@ class Shipper:
         if dropped:
             self._count("dropped", dropped)
             log.error(
-                "log spool full (%s): dropped %d prediction logs, %d dropped so far",
+                "log spool full (%s): dropped %d %s records, %d dropped so far",
                 bound,
                 dropped,
+                self.stream,
                 self.counters["dropped"],
             )
 
     def _count(self, name: str, amount: int) -> None:
         self.counters[name] += amount
-        self._counters_dirty = True
-        if self._observe is not None:
-            self._observe(name, amount)
+        count_log_records(self.stream, name, amount)

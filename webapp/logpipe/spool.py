@@ -10,8 +10,9 @@ with the same pid left before a restart (containers reuse pids).
 
 A line that cannot be read (not JSON, not the shape above, cut short by a crash or a damaged disk)
 never blocks the drain: it is set aside, as it was, in `damaged/<file name>` beside the spool,
-counted (`damaged_lines`), and every other line ships. A line cut short and then followed by a
-whole batch on the same line (a restart appended to a torn file) gives back the whole batch.
+counted (`router_spool_damaged_lines_total{stream}`), and every other line ships. A line cut short
+and then followed by a whole batch on the same line (a restart appended to a torn file) gives back
+the whole batch.
 
 The spool holds raw texts and user ids: its directories are 0700, its files 0600.
 """
@@ -26,6 +27,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from ..metrics.instruments import count_spool_damaged
 
 log = logging.getLogger(__name__)
 
@@ -118,12 +121,12 @@ class Spool:
         directory: Path,
         max_records: int,
         max_bytes: int | None = None,
-        on_damaged: Callable[[int], None] | None = None,
+        stream: str = "prediction_logs",
     ) -> None:
         self.directory = directory
         self.max_records = max_records
         self.max_bytes = max_bytes  # None: no bound in bytes
-        self.on_damaged = on_damaged  # told how many lines were set aside (the Prometheus counter)
+        self.stream = stream  # the `stream` label of the damaged-lines count
         self.damaged_lines = 0  # set aside by this process, since it started
         self.refused_by = ""  # the bound the last dropped batch did not fit: "N records" or "N bytes"
         self._pending = 0  # records in this process's files, not yet re-published
@@ -265,8 +268,7 @@ class Spool:
         except OSError as exc:  # a full disk must not stop the drain either
             log.error("cannot keep an unreadable spool line in %s: %s", target, exc)
         self.damaged_lines += 1
-        if self.on_damaged is not None:
-            self.on_damaged(1)
+        count_spool_damaged(self.stream, 1)
         log.error(
             "set aside an unreadable line of %d bytes ending at byte %d of spool file %s, in %s",
             len(damaged),
@@ -295,44 +297,15 @@ class Spool:
             log.info("claimed spool file %s left by a dead process", path.name)
 
 
-def counters_path(directory: Path) -> Path:
-    return directory / f"{socket.gethostname()}-{os.getpid()}.counters.json"
-
-
-def write_counters(directory: Path, counters: dict[str, int]) -> None:
-    """Leave this process's log-pipeline counters where /health can sum them across processes."""
-    private_directory(directory)
-    target = counters_path(directory)
-    staging = target.with_suffix(".tmp")
-    staging.write_text(json.dumps(counters))
-    staging.replace(target)
-
-
-def read_counters(directory: Path) -> dict[str, int]:
-    """Sum every process's counters (dead ones included: a drop stays counted)."""
-    totals: dict[str, int] = {}
-    if not directory.exists():
-        return totals
-    for path in directory.glob("*.counters.json"):
-        try:
-            counters = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue  # being replaced right now; the next read sees it
-        for key, value in counters.items():
-            totals[key] = totals.get(key, 0) + int(value)
-    return totals
-
-
 def spool_backlog(directory: Path) -> dict[str, Any]:
-    """Files and bytes waiting to be re-published, across processes (cheap: stat only), and the lines
-    set aside as unreadable: how many (every process's counters, dead ones included) and where."""
+    """Files and bytes waiting to be re-published, across processes (cheap: stat only), and the bytes
+    set aside as unreadable and where (how many lines: `router_spool_damaged_lines_total`)."""
     files = list(directory.glob("*.jsonl")) if directory.exists() else []
     damaged_dir = directory / DAMAGED_DIR
     damaged = list(damaged_dir.glob("*.jsonl")) if damaged_dir.exists() else []
     return {
         "files": len(files),
         "bytes": sum(_size(path) for path in files),
-        "damaged_lines": read_counters(directory).get("damaged_lines", 0),
         "damaged_bytes": sum(_size(path) for path in damaged),
         "damaged_dir": str(damaged_dir),
     }

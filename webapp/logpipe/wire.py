@@ -1,4 +1,4 @@
-"""The batch formats between web processes and workers.
+"""The batch formats between web processes and workers, and the prediction-log stream's declaration.
 
 Prediction logs travel as an envelope around rows already in the form Postgres' COPY reads:
 
@@ -16,17 +16,21 @@ GIL long enough for the answers served meanwhile to wait (docs/benchmarks.md).
 `batch_id` is derived from the batch's rows, so a batch re-sent from the spool, or redelivered by
 the broker, carries the same id and the worker's ledger skips it whole.
 
-Feedback (and prediction logs from web processes older than format 2) travel as one compact JSON
-string `{"fields": [...], "rows": [[...], ...]}`, each row in its fields' order.
+Feedback and failure records travel as one compact JSON string `{"fields": [...], "rows": [[...], ...]}`
+(`JsonRows`), each row in its fields' order, made on the request thread like a log row. The format-1
+JSON batches of prediction logs are no longer read: the worker quarantines them whole (`ingest.py`).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from ..latency import latency_bucket
+from ..tasks import WRITE_BATCH_TASK
+from .streams import Stream
 
 LOG_FIELDS = (
     "prediction_id",
@@ -52,7 +56,7 @@ STORED_LOG_FIELDS = (*LOG_FIELDS, "latency_bucket")
 # Namespaces the digest of a batch's rows into its batch id.
 _BATCH_NAMESPACE = uuid.UUID("6f0b8c1e-2f43-4a57-9d51-0c4f6b1f8a20")
 
-# Feedback travels the same way: one batch of rows per task (`feedback.write_batch`).
+# Feedback's fields: its stream is declared in `feedback/pipeline.py`, its batches read by `feedback/ingest.py`.
 FEEDBACK_FIELDS = ("prediction_id", "label", "reward", "received_at")
 
 
@@ -101,12 +105,33 @@ def encode_log_batch(records: list[dict[str, Any]]) -> dict[str, Any]:
     return encode_log_rows([log_row(record) for record in records])
 
 
-def encode_batch(records: list[dict[str, Any]], fields: tuple[str, ...] = LOG_FIELDS) -> str:
-    """Records (dicts keyed by `fields`) as one JSON batch: feedback, and format-1 prediction logs."""
-    rows = [[record.get(field) for field in fields] for record in records]
-    return json.dumps({"fields": fields, "rows": rows}, separators=(",", ":"))
+@dataclass(frozen=True)
+class JsonRows:
+    """The JSON batch format of feedback and failure records: `{"fields": [...], "rows": [[...], ...]}`."""
+
+    fields: tuple[str, ...]
+
+    def row(self, record: dict[str, Any]) -> list[Any]:
+        """A record (a dict keyed by `fields`) as its row, made on the request thread."""
+        return [record.get(field) for field in self.fields]
+
+    def batch(self, rows: list[list[Any]]) -> str:
+        """Rows made by `row` as one batch, the task's single argument."""
+        return json.dumps({"fields": self.fields, "rows": rows}, separators=(",", ":"))
+
+    def encode(self, records: list[dict[str, Any]]) -> str:
+        """Records as one batch: for tools and tests."""
+        return self.batch([self.row(record) for record in records])
 
 
-def encode_feedback_batch(records: list[dict[str, Any]]) -> str:
-    """A batch of feedback records (dicts keyed by `FEEDBACK_FIELDS`)."""
-    return encode_batch(records, FEEDBACK_FIELDS)
+FEEDBACK_ROWS = JsonRows(FEEDBACK_FIELDS)
+encode_feedback_batch = FEEDBACK_ROWS.encode
+
+PREDICTION_LOGS = Stream(
+    name="prediction_logs",
+    task=WRITE_BATCH_TASK,
+    spool_subdir="",
+    encode_record=log_row,
+    encode_batch=encode_log_rows,
+    serializer="msgpack",
+)

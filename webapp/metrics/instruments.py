@@ -9,9 +9,11 @@ process memory for a once-a-second write (`pending.py`), so the hot path is a di
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from .pending import PENDING
 
@@ -36,7 +38,9 @@ HTTP_SECONDS = Histogram(
     buckets=HTTP_BUCKETS,
 )
 LOG_RECORDS = Counter(
-    "router_log_records", "Prediction log records by what became of them in the web process", ["state"]
+    "router_log_records",
+    "Records of each stream (prediction_logs, feedback, errors) by what became of them in the web processes",
+    ["stream", "state"],
 )
 CONFIG_VERSION = Gauge(
     "router_routing_config_version", "The routing-config version live web processes serve", multiprocess_mode="livemax"
@@ -55,7 +59,7 @@ REFRESH_SECONDS = Histogram("router_stats_refresh_seconds", "Duration of one sta
 REFRESH_ROWS = Counter("router_stats_refresh_rows", "Prediction log rows folded into the statistics")
 
 LOG_STATES = ("buffered", "published", "spooled", "dropped", "respooled_published")
-_log_children = {state: LOG_RECORDS.labels(state=state) for state in LOG_STATES}
+_log_children: dict[tuple[str, str], Any] = {}
 _prediction_children: dict[tuple[str, str, str, str], Any] = {}
 _inference_children: dict[tuple[str, str], Any] = {}
 _http_children: dict[tuple[str, str, int], Any] = {}
@@ -83,9 +87,14 @@ def observe_request(endpoint: str, method: str, status: int, seconds: float) -> 
     PENDING.observe(child, seconds)
 
 
-def count_log_records(state: str, amount: int) -> None:
-    """Log records that reached `state` (buffered, published, spooled, dropped, respooled_published)."""
-    PENDING.inc(_log_children[state], amount)
+def count_log_records(stream: str, state: str, amount: int) -> None:
+    """Records of `stream` that reached `state` (buffered, published, spooled, dropped, respooled_published)."""
+    child = _log_children.get((stream, state))
+    if child is None:
+        if state not in LOG_STATES:
+            raise ValueError(f"unknown log record state {state!r}")
+        child = _log_children[stream, state] = LOG_RECORDS.labels(stream=stream, state=state)
+    PENDING.inc(child, amount)
 
 
 def count_spool_damaged(stream: str, lines: int) -> None:
@@ -112,3 +121,29 @@ def observe_refresh(rows: int, seconds: float) -> None:
     """One stats refresh."""
     REFRESH_SECONDS.observe(seconds)
     REFRESH_ROWS.inc(rows)
+
+
+def collected_registry() -> CollectorRegistry:
+    """Every web process's metrics under gunicorn (the files of live and dead ones alike), else this process's."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=directory)
+    return registry
+
+
+def stream_counts(stream: str) -> dict[str, int]:
+    """What became of `stream`'s records, summed over every web process (for /health): each of
+    LOG_STATES, and `damaged_lines`, the spool lines set aside as unreadable."""
+    PENDING.flush()  # this process's updates of the last second; the others' lag by at most that
+    counts = dict.fromkeys((*LOG_STATES, "damaged_lines"), 0)
+    for family in collected_registry().collect():
+        for sample in family.samples:
+            if sample.labels.get("stream") != stream:
+                continue
+            if sample.name == "router_log_records_total":
+                counts[sample.labels["state"]] += int(sample.value)
+            elif sample.name == "router_spool_damaged_lines_total":
+                counts["damaged_lines"] += int(sample.value)
+    return counts

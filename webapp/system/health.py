@@ -9,11 +9,18 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import text
 
+from ..config import Settings
 from ..experiments.outcomes import orphaned_feedback
 from ..extensions import db
+from ..failures.pipeline import ERRORS
+from ..feedback.pipeline import FEEDBACK
+from ..logpipe.buffer import LogBuffer
 from ..logpipe.ingest import quarantine_summary
 from ..logpipe.partitions import partition_health
-from ..logpipe.spool import read_counters, spool_backlog
+from ..logpipe.spool import spool_backlog
+from ..logpipe.streams import Stream
+from ..logpipe.wire import PREDICTION_LOGS
+from ..metrics.instruments import stream_counts
 
 Check = Callable[[], dict[str, Any]]
 
@@ -71,26 +78,31 @@ def check_components(app: Flask) -> dict[str, dict[str, Any]]:
             connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=connect_timeout)
         return {"kind": broker_kind, "guarantee": BROKER_GUARANTEES.get(broker_kind, "unknown broker")}
 
-    spool_dir = app.extensions["spool_dir"]
-    feedback_dir = spool_dir / "feedback"
     return {
         "database": _timed(lambda: _database(settings.embedded)),
         "cache": _timed(cache),
         "broker": _timed(broker),
         "routing": app.extensions["router"].status(),
         "prediction_logs": {
-            "this_process": app.extensions["log_buffer"].status(),
-            "all_processes": read_counters(spool_dir),
-            "spool_backlog": spool_backlog(spool_dir),
+            **_shipping(PREDICTION_LOGS, app.extensions["log_buffer"], settings),
             "quarantine": _timed(quarantine_summary),
             "partitions": _timed(partition_health),
         },
         "feedback": {
-            "this_process": app.extensions["feedback_buffer"].status(),
-            "all_processes": read_counters(feedback_dir),
-            "spool_backlog": spool_backlog(feedback_dir),
-            **_timed(lambda: orphaned_feedback(app.extensions["settings"].feedback_orphan_seconds)),
+            **_shipping(FEEDBACK, app.extensions["feedback_buffer"], settings),
+            **_timed(lambda: orphaned_feedback(settings.feedback_orphan_seconds)),
         },
+        "errors": _shipping(ERRORS, app.extensions["error_buffer"], settings),
+    }
+
+
+def _shipping(stream: Stream, buffer: LogBuffer, settings: Settings) -> dict[str, Any]:
+    """A stream's counts in this process and in every web process (Prometheus'), and its spool's backlog."""
+    counts = stream_counts(stream.name)
+    return {
+        "this_process": buffer.status(),
+        "all_processes": counts,
+        "spool_backlog": {**spool_backlog(stream.spool_dir(settings)), "damaged_lines": counts["damaged_lines"]},
     }
 
 
