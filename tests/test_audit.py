@@ -14,7 +14,7 @@ from tests.api import activate, register
 from tests.apps import make_settings, reset_state, shutdown
 from webapp import create_app
 from webapp.registry import service
-from webapp.schemas import RegisterModel
+from webapp.registry.schemas import RegisterModel
 
 ADMIN = "audit-admin-key"
 

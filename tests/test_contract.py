@@ -100,7 +100,7 @@ def test_the_document_covers_every_route_of_the_app(contract_app: Flask):
 
 
 def test_request_schemas_come_from_the_validating_models(contract_app: Flask):
-    from webapp.schemas import PredictRequest
+    from webapp.predict.schemas import PredictRequest
 
     document = contract_app.test_client().get("/openapi.json").get_json()
     text = document["components"]["schemas"]["PredictRequest"]["properties"]["text"]

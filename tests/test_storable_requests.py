@@ -27,8 +27,8 @@ from webapp.feedback.service import submit_feedback
 from webapp.logpipe.ingest import write_prediction_logs
 from webapp.logpipe.wire import encode_feedback_batch
 from webapp.models import PredictionLog
+from webapp.predict.schemas import PredictRequest
 from webapp.predict.service import predict
-from webapp.schemas import PredictRequest
 
 # What broke batches before: COPY's and CSV's specials, line ends, invisible and wide characters.
 NASTY = [

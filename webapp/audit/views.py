@@ -7,9 +7,9 @@ from sqlalchemy import select
 from ..contract import endpoint
 from ..extensions import db
 from ..http import json_response, parse_query
-from ..schemas import AuditEntryOut, AuditPage, AuditQuery
 from . import bp
 from .models import AuditLog
+from .schemas import AuditEntryOut, AuditPage, AuditQuery
 
 
 def audit_page(model: str | None, limit: int, before: int | None) -> tuple[list[AuditLog], int | None]:

@@ -10,8 +10,9 @@ import click
 from flask.cli import AppGroup
 
 from ..registry import service
+from ..registry.schemas import Activate, ModelVersionOut, RegisterModel
 from ..registry.shapes import version_out
-from ..schemas import Activate, ModelVersionOut, RegisterModel, Status
+from ..schemas import Status
 from .common import DECIMAL, emit, ops_command, publish_routing, validated
 
 models_cli = AppGroup("models", help="Registered model versions.")

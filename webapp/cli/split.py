@@ -8,9 +8,9 @@ from decimal import Decimal
 import click
 from flask.cli import AppGroup
 
+from ..registry.schemas import SplitOut, SplitRequest
 from ..registry.shapes import split_out
 from ..registry.split_service import read_split, set_split
-from ..schemas import SplitOut, SplitRequest
 from .common import DECIMAL, emit, ops_command, publish_routing, validated
 
 split_cli = AppGroup("split", help="A model name's traffic split.")

@@ -12,7 +12,7 @@ from ..extensions import db
 from ..models import ModelVersion, StatsCursor
 from .models import ShadowComparison
 from .paired import PairedCounts, PairedResult, compare_paired
-from .shadow_schemas import ShadowComparisonOut, ShadowReport
+from .schemas import ShadowComparisonOut, ShadowReport
 
 
 def shadow_comparisons(model_name: str) -> list[ShadowComparisonOut]:

@@ -21,8 +21,8 @@ from pydantic import TypeAdapter, ValidationError
 from ..errors import ApiError, PredictionFailed, error_response
 from ..http import MAX_BODY_BYTES
 from ..request_hooks import ROUTE_ENVIRON_KEY, WsgiApp
-from ..schemas import PredictionOut, PredictRequest
 from . import service
+from .schemas import PredictionOut, PredictRequest
 
 PATH = "/predict"
 _ANSWER = TypeAdapter(PredictionOut)

@@ -14,9 +14,9 @@ from ..failures.pipeline import failure_record
 from ..ids import new_uuid7
 from ..metrics.instruments import count_prediction
 from ..routing.allocation import Route, RoutingTable
-from ..schemas import PredictionOut, PredictRequest
 from . import shadow
 from .records import LogSink, log_record, rounded
+from .schemas import PredictionOut, PredictRequest
 
 log = logging.getLogger(__name__)
 

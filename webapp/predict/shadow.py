@@ -16,8 +16,8 @@ import time
 from ..failures.pipeline import failure_record
 from ..ids import new_uuid7
 from ..routing.allocation import Arm, RoutingTable
-from ..schemas import PredictionOut
 from .records import LogSink, log_record, rounded
+from .schemas import PredictionOut
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from flask import current_app
 
 from ..contract import endpoint
 from ..http import json_response, parse_json
-from ..schemas import PredictionOut, PredictRequest
 from . import bp, service
+from .schemas import PredictionOut, PredictRequest
 
 
 @bp.post("/predict")

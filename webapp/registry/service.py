@@ -22,7 +22,8 @@ from ..experiments.epochs import record_splits
 from ..extensions import db
 from ..inference import PREDICTORS, default_algorithm
 from ..models import ModelVersion, RoutingState, utcnow
-from ..schemas import RegisterModel, Status, weight_number
+from ..schemas import Status, weight_number
+from .schemas import RegisterModel
 from .splits import rebalancing
 
 OnCommit = Callable[[], None]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..models import ModelVersion
-from ..schemas import ModelVersionOut, SplitOut, SplitVersionOut
+from .schemas import ModelVersionOut, SplitOut, SplitVersionOut
 from .split_service import SplitView
 
 

@@ -8,11 +8,11 @@ from flask import Response, current_app, request
 from pydantic import TypeAdapter
 
 from ..contract import endpoint
+from ..experiments.schemas import ShadowReport
 from ..experiments.shadow_report import shadow_report
-from ..experiments.shadow_schemas import ShadowReport
 from ..http import json_response, parse_json, parse_query
-from ..schemas import Activate, ModelListQuery, ModelVersionOut, RegisterModel, Shadow, SplitOut, SplitRequest
 from . import bp, service
+from .schemas import Activate, ModelListQuery, ModelVersionOut, RegisterModel, Shadow, SplitOut, SplitRequest
 from .shapes import split_out
 from .shapes import version_out as _out
 from .split_service import SplitView, read_split, set_split

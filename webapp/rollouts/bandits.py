@@ -23,8 +23,8 @@ from ..models import ModelVersion, utcnow
 from ..registry.service import OnCommit
 from ..registry.split_service import set_split
 from ..schemas import weight_number
-from .bandit_schemas import BanditOut, BanditRequest
 from .models import Bandit, Rollout
+from .schemas import BanditOut, BanditRequest
 from .thompson import floored_percents, thompson_weights
 
 

@@ -8,10 +8,9 @@ from pydantic import TypeAdapter
 from ..contract import endpoint
 from ..http import json_response, parse_json
 from . import bp
-from .bandit_schemas import BanditOut, BanditRequest
 from .bandits import bandit_out, running_bandit, start_bandit, stop_bandit
 from .present import rollout_out
-from .schemas import RolloutOut, RolloutRequest
+from .schemas import BanditOut, BanditRequest, RolloutOut, RolloutRequest
 from .service import abort_rollout, get_rollout, list_rollouts, pause_rollout, resume_rollout, start_rollout
 
 TAG = "rollouts"

@@ -7,8 +7,8 @@ from flask import current_app
 
 from ..errors import BadRequest
 from ..experiments.service import experiment_report
-from ..schemas import Performance, Recommendation, StatsEntry
 from .queries import stats_entries
+from .schemas import Performance, Recommendation, StatsEntry
 
 MIN_PREDICTIONS = 30
 # Closer than this in average confidence counts as a tie, broken by the lower average latency.

@@ -9,7 +9,7 @@ from sqlalchemy import or_, select
 from ..extensions import db
 from ..failures.queries import error_counts
 from ..models import ModelStats, ModelVersion, StatsCursor
-from ..schemas import StatsEntry
+from .schemas import StatsEntry
 
 LABELS = ("positive", "negative", "neutral")
 ROUTINGS = ("sticky", "random", "explicit", "shadow")

@@ -9,13 +9,12 @@ from ..contract import endpoint
 from ..errors import ServiceUnavailable
 from ..http import json_response, parse_query
 from ..logpipe.publisher import BROKER_ERRORS
-from ..schemas import ModelFilter, Performance, RefreshQueued, StatsEntry
 from ..tasks import REFRESH_STATS_TASK
 from . import bp
 from .minutes import minute_series
 from .performance import performance
 from .queries import stats_entries
-from .series_schemas import Timeseries, TimeseriesQuery
+from .schemas import ModelFilter, Performance, RefreshQueued, StatsEntry, Timeseries, TimeseriesQuery
 
 TAG = "statistics"
 _ENTRIES = TypeAdapter(list[StatsEntry])

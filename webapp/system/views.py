@@ -6,9 +6,9 @@ from flask import current_app, jsonify
 
 from ..contract import endpoint
 from ..errors import ServiceUnavailable
-from ..schemas import Health
 from . import bp
 from .health import REQUIRED, check_components
+from .schemas import Health
 
 
 @bp.get("/health")
