@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from webapp.experiments import sequential
-from webapp.experiments.statistics import (
+from webapp.statistics import sequential
+from webapp.statistics.frequentist import (
     Moments,
     Proportion,
     compare_means,

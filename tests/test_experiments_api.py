@@ -11,12 +11,12 @@ from sqlalchemy import select
 from tests.api import activate, register, two_versions
 from tests.records import log_record, refresh_settled
 from webapp.experiments.epochs import epoch_from_splits
-from webapp.experiments.statistics import wilson_interval
 from webapp.extensions import db
 from webapp.feedback.ingest import write_feedback_batch
 from webapp.logpipe.ingest import write_prediction_logs
 from webapp.logpipe.wire import encode_feedback_batch
 from webapp.models import RoutingState
+from webapp.statistics.frequentist import wilson_interval
 
 
 def config_version() -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from webapp.experiments.paired import PairedCounts, compare_paired, mcnemar_p_value
+from webapp.statistics.paired import PairedCounts, compare_paired, mcnemar_p_value
 
 
 def test_mcnemar_p_value_is_the_exact_binomial_tail_of_the_discordant_pairs():

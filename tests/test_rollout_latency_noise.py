@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from webapp.experiments.statistics import Moments, Proportion
 from webapp.latency import latency_bucket, percentiles
 from webapp.rollouts import machine as m
+from webapp.statistics.frequentist import Moments, Proportion
 
 STEPS = (1, 5, 25, 50, 100)
 PER_STEP = 100

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from scipy import stats
 
-from webapp.experiments.statistics import Moments, Proportion
 from webapp.latency import latency_bucket
 from webapp.rollouts import machine as m
+from webapp.statistics.frequentist import Moments, Proportion
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 PLAN = m.Plan(steps=(1, 5, 25, 50, 100), step_seconds=300, min_requests_per_step=200)

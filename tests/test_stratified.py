@@ -9,13 +9,13 @@ from sqlalchemy import select
 
 from tests.api import register, two_versions
 from tests.records import log_record, refresh_settled
-from webapp.experiments.statistics import Proportion
-from webapp.experiments.stratified import Sample, stratified_difference
 from webapp.extensions import db
 from webapp.feedback.ingest import write_feedback_batch
 from webapp.logpipe.ingest import write_prediction_log_batch
 from webapp.logpipe.wire import encode_feedback_batch, encode_log_batch
 from webapp.models import RoutingState
+from webapp.statistics.frequentist import Proportion
+from webapp.statistics.stratified import Sample, stratified_difference
 
 
 def epoch(a: tuple[int, int], b: tuple[int, int]) -> dict[str, Sample]:

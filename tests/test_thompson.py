@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from webapp.rollouts.thompson import floored_percents, probability_best, thompson_weights
+from webapp.rollouts.thompson import floored_percents, thompson_weights
+from webapp.statistics.thompson import probability_best
 
 
 def exact_two_arm(s_a: int, n_a: int, s_b: int, n_b: int) -> float:

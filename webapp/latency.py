@@ -6,7 +6,7 @@ of the true sample percentile. Counts per bucket add up across refreshes and pro
 
 Pure and below every package that uses it: each log row is stored with its bucket (`logpipe.wire`),
 the stats refresh counts rows per bucket and reads percentiles (`stats`), and the rollout guardrails
-read quantile bounds (`rollouts.quantiles`).
+read quantile bounds (`statistics.quantiles`).
 """
 
 from __future__ import annotations

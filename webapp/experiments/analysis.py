@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from . import statistics as st
+from ..statistics import frequentist as st
 from .schemas import ArmOut, ComparisonOut, DecisionOut, Experiment, PowerOut, SrmOut
 
 MIN_LABELLED_PER_ARM = 30

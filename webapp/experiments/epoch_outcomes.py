@@ -14,9 +14,9 @@ from sqlalchemy import Float, case, cast, func, select
 from ..extensions import db
 from ..feedback.models import Feedback
 from ..models import PredictionLog
+from ..statistics.frequentist import Moments, Proportion
+from ..statistics.stratified import METHOD, Sample, stratified_difference
 from .schemas import Experiment, StratifiedComparisonOut, StratifiedOut
-from .statistics import Moments, Proportion
-from .stratified import METHOD, Sample, stratified_difference
 
 ROUTED = ("sticky", "random")
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from ..errors import NotFound
 from ..extensions import db
 from ..models import ModelStats, ModelVersion, StatsCursor
-from . import statistics as st
+from ..statistics import frequentist as st
 from .analysis import ArmData, ExperimentData
 from .epochs import Epoch, current_epoch
 from .models import AllocationCount, AllocationUser, ConfusionCell, OutcomeStats

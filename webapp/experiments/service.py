@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from ..errors import NotFound
+from ..statistics.sequential import DEFAULT_TARGET_N
 from .analysis import analyze, baseline_versions
 from .epoch_outcomes import stratified_section
 from .movers import weight_movers
 from .queries import experiment_data
 from .schemas import Experiment
-from .sequential import DEFAULT_TARGET_N
 from .shadow_report import shadow_comparisons
 
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from ..errors import NotFound
 from ..extensions import db
 from ..models import ModelVersion, StatsCursor
+from ..statistics.paired import PairedCounts, PairedResult, compare_paired
 from .models import ShadowComparison
-from .paired import PairedCounts, PairedResult, compare_paired
 from .schemas import ShadowComparisonOut, ShadowReport
 
 

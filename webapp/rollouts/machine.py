@@ -14,9 +14,8 @@ from datetime import datetime
 
 from scipy import stats
 
-from ..experiments import sequential
-from ..experiments import statistics as st
-from . import quantiles
+from ..statistics import frequentist as st
+from ..statistics import quantiles, sequential
 
 RUNNING, PAUSED = "running", "paused"
 ROLLED_BACK, COMPLETED, ABORTED = "rolled_back", "completed", "aborted"

@@ -18,11 +18,11 @@ from dataclasses import replace
 
 from sqlalchemy import func, select
 
-from ..experiments import statistics as st
 from ..experiments.models import AllocationCount, OutcomeStats
 from ..extensions import db
 from ..failures.queries import routed_errors_since
 from ..models import LatencyHistogram, ModelStats
+from ..statistics import frequentist as st
 from .machine import ArmMetrics, Snapshot
 from .models import Rollout
 

@@ -1,10 +1,8 @@
-"""Thompson-sampling weights for a bandit. Pure: counts in, percents out; numpy's seeded generator.
+"""Thompson-sampling weights for a bandit. Pure: counts in, percents out.
 
-Each arm's success rate has a Beta(1 + successes, 1 + failures) posterior (a uniform prior). The
-weight of an arm is the probability that it is the best, estimated by Monte Carlo: draw every arm's
-rate `draws` times and count how often each is the largest. Weights are then floored (no arm below
-`floor_percent` while the bandit runs, so every arm keeps being measured) and rounded to hundredths
-that sum to exactly 100 (largest remainder).
+The weight of an arm is the probability that it is the best (`webapp/statistics/thompson.py`), then
+floored (no arm below `floor_percent` while the bandit runs, so every arm keeps being measured) and
+rounded to hundredths that sum to exactly 100 (largest remainder).
 """
 
 from __future__ import annotations
@@ -13,19 +11,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
 
-import numpy as np
-
 from ..routing.apportion import largest_remainder
-
-DRAWS = 20_000
-
-
-def probability_best(successes: Sequence[float], trials: Sequence[float], seed: int, draws: int = DRAWS) -> np.ndarray:
-    """P(arm has the highest rate) under independent Beta(1 + s, 1 + n - s) posteriors."""
-    s, n = np.asarray(successes, float), np.asarray(trials, float)
-    rng = np.random.default_rng(seed)
-    samples = rng.beta(1 + s, 1 + n - s, size=(draws, len(s)))
-    return np.bincount(samples.argmax(axis=1), minlength=len(s)) / draws
+from ..statistics.thompson import probability_best
 
 
 def floored_percents(shares: Sequence[float], floor_percent: float) -> list[Decimal]:

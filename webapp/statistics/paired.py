@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from scipy import stats
 
-from .statistics import Interval, wilson_interval
+from .frequentist import Interval, wilson_interval
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from scipy import stats
 
-from .statistics import ALPHA, Interval, Moments, Proportion
+from .frequentist import ALPHA, Interval, Moments, Proportion
 
 METHOD = (
     "stratified by allocation epoch (routing-config version): per-epoch differences combined with "
