@@ -12,12 +12,12 @@ from sqlalchemy import select
 
 from tests.records import log_record, refresh_settled
 from webapp.experiments.models import AllocationCount, AllocationUser, ConfusionCell, OutcomeStats
-from webapp.experiments.outcomes import orphaned_feedback
 from webapp.extensions import db
 from webapp.feedback.ingest import write_feedback_batch
 from webapp.feedback.models import Feedback
 from webapp.logpipe.ingest import write_prediction_logs
 from webapp.logpipe.wire import encode_feedback_batch
+from webapp.stats.folds.outcomes import orphaned_feedback
 from webapp.stats.refresh import rebuild_stats, refresh_stats
 
 MODEL = str(uuid.uuid4())

@@ -17,11 +17,11 @@ from sqlalchemy.dialects import postgresql
 
 from tests.records import log_record, refresh_settled
 from webapp.experiments.models import ShadowComparison, ShadowPair
-from webapp.experiments.shadow_fold import FIRST_SHADOW_ROW
 from webapp.extensions import db
 from webapp.feedback.ingest import write_feedback_batch
 from webapp.logpipe.ingest import write_prediction_logs
 from webapp.logpipe.wire import encode_feedback_batch
+from webapp.stats.folds.shadows import FIRST_SHADOW_ROW
 from webapp.stats.refresh import rebuild_stats, refresh_stats
 
 SERVED, OTHER_SERVED, SHADOW = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())

@@ -10,8 +10,8 @@ transactions older than the current snapshot's xmin have finished, so the window
 commits relative to its neighbours. Cost grows with new rows, through the txid index.
 
 The same transaction folds feedback into outcome totals and routed traffic into allocation counts
-(`webapp/experiments/outcomes.py`, `allocations.py`), with the same kind of window for feedback,
-shadow predictions into their comparison with the served version (`shadow_fold.py`), and every
+(`folds/outcomes.py`, `folds/allocations.py`), with the same kind of window for feedback,
+shadow predictions into their comparison with the served version (`folds/shadows.py`), and every
 new row into the per-minute series (`minutes.py`).
 """
 
@@ -27,7 +27,6 @@ from sqlalchemy import BigInteger, Numeric, case, cast, func, literal, select, t
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..experiments.allocations import fold_allocations
 from ..experiments.models import (
     AllocationCount,
     AllocationUser,
@@ -36,12 +35,13 @@ from ..experiments.models import (
     ShadowComparison,
     ShadowPair,
 )
-from ..experiments.outcomes import fold_outcomes
-from ..experiments.shadow_fold import fold_shadow_pairs
 from ..extensions import db
 from ..feedback.models import Feedback
 from ..latency import percentiles
 from ..models import LatencyHistogram, ModelStats, PredictionLog, PredictionMinute, StatsCursor, utcnow
+from .folds.allocations import fold_allocations
+from .folds.outcomes import fold_outcomes
+from .folds.shadows import fold_shadow_pairs
 from .minutes import fold_minutes
 
 # Arbitrary but fixed: the key of the advisory lock that serializes refreshes.

@@ -10,7 +10,6 @@ from flask import Flask
 from sqlalchemy import text
 
 from ..config import Settings
-from ..experiments.outcomes import orphaned_feedback
 from ..extensions import db
 from ..failures.pipeline import ERRORS
 from ..feedback.pipeline import FEEDBACK
@@ -21,6 +20,7 @@ from ..logpipe.spool import spool_backlog
 from ..logpipe.streams import Stream
 from ..logpipe.wire import PREDICTION_LOGS
 from ..metrics.instruments import stream_counts
+from ..stats.folds.outcomes import orphaned_feedback
 
 Check = Callable[[], dict[str, Any]]
 

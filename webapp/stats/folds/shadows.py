@@ -23,9 +23,9 @@ from collections import Counter, defaultdict
 
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import PredictionLog, utcnow
-from .models import ShadowComparison
+from ...experiments.models import ShadowComparison
+from ...extensions import db
+from ...models import PredictionLog, utcnow
 from .shadow_changes import Pair, pair_changes
 
 TOTALS = ("pairs", "agreements", "labelled_pairs", "shadow_correct", "served_correct",

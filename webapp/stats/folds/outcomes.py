@@ -19,10 +19,10 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from ..extensions import db
-from ..feedback.models import Feedback
-from ..models import utcnow
-from .models import ConfusionCell, OutcomeStats
+from ...experiments.models import ConfusionCell, OutcomeStats
+from ...extensions import db
+from ...feedback.models import Feedback
+from ...models import utcnow
 from .outcome_changes import Change, changes
 
 

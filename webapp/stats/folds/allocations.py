@@ -11,9 +11,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..extensions import db
-from ..models import PredictionLog
-from .models import AllocationCount, AllocationUser
+from ...experiments.models import AllocationCount, AllocationUser
+from ...extensions import db
+from ...models import PredictionLog
 
 _ROUTED = (PredictionLog.routing != "explicit") & PredictionLog.config_version.is_not(None)
 

@@ -18,9 +18,9 @@ from decimal import Decimal
 
 from sqlalchemy import text
 
-from ..extensions import db
-from ..feedback.models import Feedback
-from ..models import PredictionLog
+from ...extensions import db
+from ...feedback.models import Feedback
+from ...models import PredictionLog
 
 _CANDIDATES = """
     SELECT prediction_id FROM feedback WHERE {feedback_window}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Integer, String, Uuid, column, text
 
-from ..extensions import db
+from ...extensions import db
 
 _WINDOW = "{alias}.txid >= CAST(:{bound}_low AS text)::xid8 AND {alias}.txid < CAST(:{bound}_high AS text)::xid8"
 _CANDIDATES = """
