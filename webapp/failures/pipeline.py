@@ -47,4 +47,3 @@ def failure_record(
         "error_class": f"{type(error).__module__}.{type(error).__qualname__}"[-128:],
         "created_at": datetime.now(UTC).isoformat(),
     }
-
