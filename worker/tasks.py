@@ -33,36 +33,19 @@ def write_batch(payload: dict[str, Any] | str) -> dict[str, int]:
     started = time.perf_counter()
     result = write_prediction_log_batch(payload, pacer=process_pacer(current_app))
     observe_batch(result.inserted, result.rejected + result.quarantined, time.perf_counter() - started)
-    return {
-        "received": result.received,
-        "inserted": result.inserted,
-        "rejected": result.rejected,
-        "quarantined": result.quarantined,
-    }
+    return result.counts()
 
 
 @shared_task(name=WRITE_FEEDBACK_TASK, **RETRY_WRITES)
 def write_feedback(payload: str) -> dict[str, int]:
     """Store a batch of feedback; the latest feedback per prediction wins, so redelivery is harmless."""
-    result = write_feedback_batch(payload)
-    return {
-        "received": result.received,
-        "written": result.inserted,
-        "rejected": result.rejected,
-        "quarantined": result.quarantined,
-    }
+    return write_feedback_batch(payload).counts()
 
 
 @shared_task(name=WRITE_ERRORS_TASK, **RETRY_WRITES)
 def write_errors(payload: str) -> dict[str, int]:
     """Store a batch of failed predictions; each has its own id, so redelivery inserts nothing twice."""
-    result = write_error_batch(payload)
-    return {
-        "received": result.received,
-        "inserted": result.inserted,
-        "rejected": result.rejected,
-        "quarantined": result.quarantined,
-    }
+    return write_error_batch(payload).counts()
 
 
 @shared_task(name=REFRESH_STATS_TASK)

@@ -62,6 +62,15 @@ class IngestResult:
     def duplicates(self) -> int:
         return self.received - self.rejected - self.quarantined - self.inserted
 
+    def counts(self) -> dict[str, int]:
+        """What a write task returns: the batch's rows by what became of them."""
+        return {
+            "received": self.received,
+            "inserted": self.inserted,
+            "rejected": self.rejected,
+            "quarantined": self.quarantined,
+        }
+
 
 def write_prediction_log_batch(payload: dict[str, Any] | str | bytes, pacer: CopyPacer | None = None) -> IngestResult:
     """Store a batch as a web process sent it: a format-2 envelope, the only shape read.
