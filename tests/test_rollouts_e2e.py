@@ -9,6 +9,7 @@ import pytest
 from tests.apps import make_settings, shutdown
 from tests.http_client import call, reachable
 from tests.support import CeleryWorker, GunicornServer, free_port, wait_for
+from tests.traffic import sessions_where
 from webapp import create_app
 from webapp.cli.datasets import load_labelled_sets
 from webapp.cli.replay_traffic import ReplayPlan, replay
@@ -153,14 +154,5 @@ def test_an_evaluation_killed_mid_step_leaves_split_and_step_consistent(client, 
 
 
 def _waiting_on_lock(postgres_url: str) -> bool:
-    """Whether a session waits for a lock on the splits table (a fresh connection: a fresh view of activity)."""
-    connection = psycopg2.connect(postgres_url)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%splits%'"
-                " AND datname = current_database()"
-            )
-            return cursor.fetchone()[0] > 0
-    finally:
-        connection.close()
+    """Whether a session waits for a lock on the splits table."""
+    return sessions_where(postgres_url, "wait_event_type = 'Lock' AND query ILIKE '%splits%'") > 0

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-import psycopg2
 import pytest
 from celery import Celery
 from sqlalchemy import func, select, text
@@ -19,7 +18,7 @@ from sqlalchemy import func, select, text
 import celeryconfig
 from tests.records import log_record
 from tests.support import CeleryWorker, new_vhost, wait_for
-from tests.traffic import stored_for_model
+from tests.traffic import sessions_where, stored_for_model
 from webapp.config import Settings
 from webapp.extensions import db
 from webapp.failures.ingest import write_error_batch
@@ -94,16 +93,7 @@ def test_failures_the_database_refuses_are_quarantined_alone_and_the_rest_stored
 
 def isolating(postgres_url: str) -> bool:
     """Whether a backend is inside a batch's isolation: its last statement worked a savepoint."""
-    connection = psycopg2.connect(postgres_url)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' "
-                "AND query LIKE '%SAVEPOINT isolate%'"
-            )
-            return cursor.fetchone()[0] > 0
-    finally:
-        connection.close()
+    return sessions_where(postgres_url, "state = 'idle in transaction' AND query LIKE '%SAVEPOINT isolate%'") > 0
 
 
 @pytest.mark.slow

@@ -136,3 +136,17 @@ def stored_for_model(database_url: str, model_id: str) -> tuple[int, int]:
             return cursor.fetchone()
     finally:
         connection.close()
+
+
+def sessions_where(database_url: str, condition: str) -> int:
+    """How many sessions on this test database `pg_stat_activity` shows matching `condition` (a fresh
+    connection each time: a transaction's own view of activity would not change)."""
+    connection = psycopg2.connect(database_url, connect_timeout=3)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND ({condition})"
+            )
+            return cursor.fetchone()[0]
+    finally:
+        connection.close()
