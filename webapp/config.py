@@ -107,6 +107,13 @@ class Settings(BaseModel):
     # Off: every request goes through Flask, as a comparison or to rule the fast path out.
     predict_fast_path: bool = Field(True, alias="PREDICT_FAST_PATH")
 
+    # Largest model file `PUT /models/<id>/artifact` takes. A TF-IDF (1-2 grams) + logistic regression
+    # pipeline fitted on the two shared sets is 10 MB with min_df=2 and 47 MB without it; 64 MiB admits
+    # both, and bounds what one upload writes to Postgres and what each web process holds per version.
+    artifact_max_bytes: int = Field(64 * 1024 * 1024, ge=1024, alias="ARTIFACT_MAX_BYTES")
+    # Longest one probe text may take when an uploaded model is checked: past it the file is refused.
+    artifact_probe_budget_ms: float = Field(100.0, gt=0, alias="ARTIFACT_PROBE_BUDGET_MS")
+
     admin_api_keys: frozenset[str] = Field(frozenset(), alias="ADMIN_API_KEYS")
     predict_api_keys: frozenset[str] = Field(frozenset(), alias="PREDICT_API_KEYS")
     read_api_keys: frozenset[str] = Field(frozenset(), alias="READ_API_KEYS")
