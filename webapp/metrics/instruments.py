@@ -55,6 +55,20 @@ SPOOL_DAMAGED_LINES = Counter(
     "Unreadable spool lines set aside (in the spool's damaged/ directory) so the rest could be re-published",
     ["stream"],
 )
+ARTIFACT_CACHE = Counter(
+    "router_artifact_cache",
+    "Artifact files a web process asked its host's cache for: hit, fetched from the store, or damaged (fetched again)",
+    ["result"],
+)
+ARTIFACT_LOAD_FAILURES = Counter(
+    "router_artifact_load_failures",
+    "Routing configs not applied because an artifact they name could not be loaded (the previous config kept serving)",
+)
+ROUTING_BEHIND = Gauge(
+    "router_routing_config_behind",
+    "1 while a web process serves an older routing config than the newest, because it could not apply it",
+    multiprocess_mode="livemax",
+)
 REFRESH_SECONDS = Histogram("router_stats_refresh_seconds", "Duration of one stats refresh", buckets=REFRESH_BUCKETS)
 REFRESH_ROWS = Counter("router_stats_refresh_rows", "Prediction log rows folded into the statistics")
 
