@@ -8,12 +8,19 @@ are used. A bad value stops the start with a message naming the variable.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from .embedded import EmbeddedUrls, read_urls
 
@@ -43,6 +50,25 @@ def _split_keys(value: str | None) -> frozenset[str]:
     return frozenset(key.strip() for key in (value or "").split(",") if key.strip())
 
 
+# A comma-separated list, parsed by the validators below rather than decoded as JSON.
+KeyList = Annotated[frozenset[str], NoDecode]
+
+# The environment `Settings.from_env` reads while it builds a Settings; None: the process's own.
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("environ", default=None)
+
+
+class _EnvironSource(EnvSettingsSource):
+    """pydantic-settings' environment source over the mapping `from_env` was given, or os.environ.
+
+    An explicit mapping is read instead of the process environment, never merged with it, so a
+    test's settings are what it wrote whatever the developer's shell exports.
+    """
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        environ = _ENVIRON.get()
+        return super()._load_env_vars() if environ is None else dict(environ)
+
+
 def host_name(host: str) -> str:
     """The name in a Host header, lower-cased, without its port: `[::1]:8000` -> `[::1]`."""
     if ":" in host and not host.endswith("]"):
@@ -50,10 +76,11 @@ def host_name(host: str) -> str:
     return host.lower()
 
 
-class Settings(BaseModel):
+class Settings(BaseSettings):
     """Every setting the service reads. Field aliases are the environment variable names."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+    # Names match exactly, as the shell spells them; no .env file or secrets directory is read.
+    model_config = SettingsConfigDict(frozen=True, populate_by_name=True, extra="ignore", case_sensitive=True)
 
     instance_dir: Path = Field(DEFAULT_INSTANCE_DIR, alias="INSTANCE_DIR")
     database_url: str | None = Field(None, alias="DATABASE_URL")
@@ -114,14 +141,14 @@ class Settings(BaseModel):
     # Longest one probe text may take when an uploaded model is checked: past it the file is refused.
     artifact_probe_budget_ms: float = Field(100.0, gt=0, alias="ARTIFACT_PROBE_BUDGET_MS")
 
-    admin_api_keys: frozenset[str] = Field(frozenset(), alias="ADMIN_API_KEYS")
-    predict_api_keys: frozenset[str] = Field(frozenset(), alias="PREDICT_API_KEYS")
-    read_api_keys: frozenset[str] = Field(frozenset(), alias="READ_API_KEYS")
+    admin_api_keys: KeyList = Field(frozenset(), alias="ADMIN_API_KEYS")
+    predict_api_keys: KeyList = Field(frozenset(), alias="PREDICT_API_KEYS")
+    read_api_keys: KeyList = Field(frozenset(), alias="READ_API_KEYS")
     # Production: refuse to start while any of the three key lists is empty (an open scope).
     require_api_keys: bool = Field(False, alias="REQUIRE_API_KEYS")
     # Host names (any port) the web app answers; `*`: any. Empty: the loopback names while
     # ADMIN_API_KEYS is empty (no DNS rebinding onto an open laptop service), any once it is set.
-    allowed_hosts: frozenset[str] = Field(frozenset(), alias="ALLOWED_HOSTS")
+    allowed_hosts: KeyList = Field(frozenset(), alias="ALLOWED_HOSTS")
 
     @field_validator("admin_api_keys", "predict_api_keys", "read_api_keys", mode="before")
     @classmethod
@@ -141,14 +168,28 @@ class Settings(BaseModel):
         return None if isinstance(value, str) and not value.strip() else value
 
     @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword overrides, then the environment `from_env` was given (or the process's)."""
+        return init_settings, _EnvironSource(settings_cls)
+
+    @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-        """Read settings from `environ` (default: os.environ); keyword overrides win."""
-        source = dict(os.environ if environ is None else environ)
+        """Read settings from `environ` (default: os.environ, and only then); keyword overrides win."""
+        token = _ENVIRON.set(environ)
         try:
-            return cls.model_validate({**source, **overrides})
+            return cls(**overrides)
         except ValidationError as exc:
             problems = "; ".join(f"{_env_name(cls, err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False))
             raise ConfigError(f"invalid configuration: {problems}") from None
+        finally:
+            _ENVIRON.reset(token)
 
     @property
     def embedded(self) -> bool:
