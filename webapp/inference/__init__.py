@@ -2,12 +2,14 @@
 
 from . import advanced as _advanced  # noqa: F401  (registers textblob-advanced)
 from . import basic as _basic  # noqa: F401  (registers textblob-basic)
+from . import sklearn_family as _sklearn_family  # noqa: F401  (registers sklearn)
 from . import vader as _vader  # noqa: F401  (registers vader)
 from .base import PREDICTORS, Predictor, Sentiment, build_predictor, register_predictor
 
 BASIC = "textblob-basic"
 ADVANCED = "textblob-advanced"
 VADER = "vader"
+SKLEARN = "sklearn"
 
 
 def default_algorithm(major_version: int) -> str:
@@ -19,6 +21,7 @@ __all__ = [
     "ADVANCED",
     "BASIC",
     "PREDICTORS",
+    "SKLEARN",
     "VADER",
     "Predictor",
     "Sentiment",
