@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 import threading
 import time
 from collections import deque
@@ -23,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..metrics.instruments import count_log_records
+from .forks import reset_after_fork
 from .shipper import Shipper
 
 log = logging.getLogger(__name__)
@@ -52,15 +52,16 @@ class LogBuffer:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._ship_lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._thread: threading.Thread | None = None  # started by the first append in each process
+        self._exit_registered = False
         self._first_waiting_since: float | None = None  # when the oldest unshipped record arrived
         self.longest_wait_seconds = 0.0
-        self._owner_pid: int | None = None
         self._appended = 0  # records appended in this process; counted in Prometheus up to `_appended_told`
         self._appended_told = 0
+        reset_after_fork(self)
 
     def append(self, record: dict[str, Any]) -> None:
-        if self._owner_pid != os.getpid():
+        if self._thread is None:
             self._start()
         encoded = self._encode_record(record)  # a record that cannot be encoded fails its request
         if not self._records:
@@ -80,7 +81,7 @@ class LogBuffer:
         """Stop the thread and ship what is left (publish or spool)."""
         self._stop.set()
         self._wake.set()
-        if self._thread is not None and self._thread.is_alive() and self._owner_pid == os.getpid():
+        if self._thread is not None and self._thread.is_alive():
             self._thread.join(timeout)
         self.flush()
 
@@ -93,15 +94,25 @@ class LogBuffer:
 
     def _start(self) -> None:
         with self._ship_lock:
-            if self._owner_pid == os.getpid():
+            if self._thread is not None:
                 return
-            self._records.clear()  # a forked child must not re-ship its parent's records
-            self._appended = self._appended_told = 0
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-            self._thread.start()
-            self._owner_pid = os.getpid()
-            atexit.register(self.close)
+            thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+            thread.start()
+            self._thread = thread
+            if not self._exit_registered:  # a forked child inherits its parent's registration
+                atexit.register(self.close)
+                self._exit_registered = True
+
+    def _after_fork_in_child(self) -> None:
+        """A forked child's buffer: empty (its parent ships those records), unlocked, no thread yet."""
+        self._records = deque()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._ship_lock = threading.Lock()  # the parent's shipping thread may have held it at the fork
+        self._thread = None
+        self._first_waiting_since = None
+        self.longest_wait_seconds = 0.0
+        self._appended = self._appended_told = 0
 
     def _run(self) -> None:
         while not self._stop.is_set():

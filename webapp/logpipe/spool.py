@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..metrics.instruments import count_spool_damaged
+from .forks import reset_after_fork
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,8 @@ class Spool:
         self._pending_bytes = 0  # bytes of this process's files, not yet re-published
         self._offsets: dict[Path, int] = {}  # bytes already re-published or set aside, per file
         self._next_orphan_scan = 0.0
-        self._pid: int | None = None  # the process whose files the counts above describe
+        self._adopted = False  # whether the counts above include what earlier processes of this pid left
+        reset_after_fork(self)
 
     @property
     def _prefix(self) -> str:
@@ -211,13 +213,17 @@ class Spool:
 
     def _adopt_own_files(self) -> None:
         """On first use in a process, count what earlier processes of this pid (and host) left in its files."""
-        if self._pid == os.getpid():
+        if self._adopted:
             return
-        self._pid = os.getpid()
-        self._pending = self._pending_bytes = 0  # a forked child's files are not its parent's
-        self._offsets = {}
+        self._adopted = True
         for path in self._own_files():
             self._account(path)
+
+    def _after_fork_in_child(self) -> None:
+        """A forked child's spool: its files are named for its own pid, not its parent's."""
+        self._pending = self._pending_bytes = 0
+        self._offsets = {}
+        self._adopted = False
 
     def _account(self, path: Path) -> None:
         self._pending += sum(record["count"] for _, record, _ in self._lines(path) if record is not None)
