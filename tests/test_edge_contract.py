@@ -47,6 +47,8 @@ EXAMPLE_BODIES = {
     ("POST", "/models/{name}/bandit"): {"versions": ["1.0.0", "3.0.0"]},
     ("POST", "/predict"): {"text": "I love this!"},
 }
+# Writes whose body is a file, not JSON: their declared type is this one, and JSON is refused like the rest.
+FILE_UPLOADS = {("PUT", "/models/{model_id}/artifact"): "application/octet-stream"}
 REFUSED_TYPES = {
     "text/plain": lambda body: {"data": json.dumps(body), "content_type": "text/plain"},
     "form": lambda body: {"data": {k: json.dumps(v) for k, v in body.items()} or {"x": "1"}},
@@ -130,6 +132,13 @@ def concrete(method: str, template: str, values: dict[str, str]) -> str:
     return template.format(model_id=model_id, name=name, rollout_id=values["rollout_id"])
 
 
+def sent_as_declared(method: str, template: str) -> dict:
+    """The request's body, sent with the type its operation declares."""
+    if (method, template) in FILE_UPLOADS:
+        return {"data": b"model bytes", "content_type": FILE_UPLOADS[method, template]}
+    return {"json": EXAMPLE_BODIES.get((method, template), {})}
+
+
 def fingerprint(app: Flask) -> dict[str, tuple[int, str]]:
     """Every data table's row count and digest, and the routing-config version: any write shows."""
     digest = "SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {} t"
@@ -151,7 +160,8 @@ def test_the_document_lists_every_state_changing_operation_with_its_scope(keyed_
         operation = document["paths"][path][method.lower()]
         assert operation["security"] == [{"bearerAuth": []}, {"apiKeyAuth": []}], (method, path)
         assert {"401", "403", "415"} <= set(operation["responses"]), (method, path)
-        assert list(operation["requestBody"]["content"]) == ["application/json"], (method, path)
+        declared = FILE_UPLOADS.get((method, path), "application/json")
+        assert list(operation["requestBody"]["content"]) == [declared], (method, path)
 
 
 def test_each_documented_scope_is_the_one_the_view_enforces(keyed_app: Flask):
@@ -183,14 +193,14 @@ def test_every_route_of_the_app_is_in_the_document(keyed_app: Flask):
 def test_a_write_needs_a_key_of_its_documented_scope(keyed_app, seeded, method, template, scope):
     client = keyed_app.test_client()
     path = concrete(method, template, seeded)
-    body = EXAMPLE_BODIES.get((method, template), {})
+    body = sent_as_declared(method, template)
     before = fingerprint(keyed_app)
 
-    response = client.open(path, method=method, json=body)
+    response = client.open(path, method=method, **body)
     assert response.status_code == 401, response.get_json()
     assert response.get_json()["error"]["code"] == "unauthorized"
     for key in REFUSED[scope]:
-        response = client.open(path, method=method, json=body, headers={"X-API-Key": key})
+        response = client.open(path, method=method, headers={"X-API-Key": key}, **body)
         assert response.status_code == 403, (key, response.get_json())
         assert response.get_json()["error"]["code"] == "forbidden"
     assert fingerprint(keyed_app) == before
@@ -204,15 +214,22 @@ def test_a_write_not_sent_as_json_is_415_and_changes_nothing(keyed_app, seeded, 
     key = {"X-API-Key": KEYS[scope]}
     before = fingerprint(keyed_app)
 
-    for kind, how in REFUSED_TYPES.items():
+    declared = FILE_UPLOADS.get((method, template), "application/json")
+    refused = dict(REFUSED_TYPES)
+    if declared != "application/json":
+        refused["json"] = lambda body: {"json": body}
+    for kind, how in refused.items():
         response = client.open(path, method=method, headers=key, **how(body))
         assert response.status_code == 415, (kind, response.get_json())
         error = response.get_json()["error"]
         assert error["code"] == "unsupported_media_type", kind
-        assert "Content-Type: application/json" in error["message"], kind
+        assert f"Content-Type: {declared}" in error["message"], kind
     assert fingerprint(keyed_app) == before
 
-    # The type was all that was wrong: sent as JSON, with a parameter, the same call gets past it.
-    json_type = "application/json; charset=utf-8"
-    response = client.open(path, method=method, headers=key, data=json.dumps(body), content_type=json_type)
+    # The type was all that was wrong: sent as declared, with a parameter, the same call gets past it.
+    if declared == "application/json":
+        sent = {"data": json.dumps(body), "content_type": "application/json; charset=utf-8"}
+    else:
+        sent = {"data": b"model bytes", "content_type": f"{declared}; charset=binary"}
+    response = client.open(path, method=method, headers=key, **sent)
     assert response.status_code not in (401, 403, 415, 500), response.get_json()

@@ -52,6 +52,7 @@ def refuse_open_production(settings: Settings) -> None:
 
 
 def register_extensions(app: Flask, settings: Settings) -> None:
+    from .artifacts.cache import ArtifactCache
     from .auth import KeyRing
     from .celery_app import init_celery
     from .failures.pipeline import ERRORS
@@ -71,7 +72,9 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     redis_client = _redis_client(settings) if settings.redis_url else None
     app.extensions["redis"] = redis_client
     store = RedisConfigStore(redis_client) if redis_client is not None else DatabaseConfigStore()
-    app.extensions["router"] = Router(app, store, poll_seconds=settings.config_poll_seconds)
+    # Each host's verified copies of model files; its web processes share the directory.
+    app.extensions["artifact_cache"] = artifacts = ArtifactCache(settings.instance_dir / "artifacts")
+    app.extensions["router"] = Router(app, store, poll_seconds=settings.config_poll_seconds, artifacts=artifacts)
 
     app.extensions["spool_dir"] = settings.spool_path
     app.extensions["log_buffer"] = shipping_buffer(celery, settings, PREDICTION_LOGS)

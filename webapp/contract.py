@@ -31,6 +31,8 @@ class Endpoint:
     errors: tuple[int, ...] = ()
     description: str | None = None
     headers: dict[str, str] = field(default_factory=dict)  # optional request headers: name -> description
+    # The body's media type for a write; anything but JSON is taken as raw bytes (a model file).
+    content_type: str = "application/json"
 
 
 def endpoint(
@@ -44,9 +46,12 @@ def endpoint(
     errors: tuple[int, ...] = (),
     description: str | None = None,
     headers: dict[str, str] | None = None,
+    content_type: str = "application/json",
 ) -> Callable[[Callable], Callable]:
     """Declare a view's access scope and contract; the returned view enforces the scope."""
-    spec = Endpoint(scope, summary, tag, body, query, responses or {200: None}, errors, description, headers or {})
+    spec = Endpoint(
+        scope, summary, tag, body, query, responses or {200: None}, errors, description, headers or {}, content_type
+    )
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)

@@ -70,6 +70,10 @@ class PreconditionFailed(ApiError):
     status, code = 412, "precondition_failed"
 
 
+class PayloadTooLarge(ApiError):
+    status, code = 413, "payload_too_large"
+
+
 class UnsupportedMediaType(ApiError):
     status, code = 415, "unsupported_media_type"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from flask import Response, request
+from flask import Response, current_app, request
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -12,6 +12,7 @@ from .errors import MalformedJson, UnsupportedMediaType, ValidationFailed, valid
 
 Body = TypeVar("Body", bound=BaseModel)
 MAX_BODY_BYTES = 64 * 1024
+JSON = "application/json"
 # The methods that change state: each needs `Content-Type: application/json` (`require_json_body`).
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -24,11 +25,17 @@ def require_json_body() -> None:
     service never grants. So no page a user visits can change the registry through their browser,
     bodiless calls (deactivate, pause...) included. Requests that match no route keep their 404/405.
     """
-    if request.method in WRITE_METHODS and request.url_rule is not None and request.mimetype != "application/json":
-        raise UnsupportedMediaType(
-            "send the body as JSON, with 'Content-Type: application/json' (an empty body reads as {})",
-            {"content_type": request.mimetype or None},
-        )
+    if request.method not in WRITE_METHODS or request.url_rule is None:
+        return
+    spec = getattr(current_app.view_functions.get(request.endpoint), "endpoint_spec", None)
+    expected = spec.content_type if spec is not None else JSON
+    if request.mimetype == expected:
+        return
+    if expected == JSON:
+        message = "send the body as JSON, with 'Content-Type: application/json' (an empty body reads as {})"
+    else:  # a file upload: its own type is just as unsendable across sites without a preflight
+        message = f"send the file as the body, with 'Content-Type: {expected}'"
+    raise UnsupportedMediaType(message, {"content_type": request.mimetype or None})
 
 
 def parse_json(model: type[Body]) -> Body:

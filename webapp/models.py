@@ -13,6 +13,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Float,
+    ForeignKey,
     Index,
     Integer,
     Numeric,
@@ -23,7 +24,7 @@ from sqlalchemy import (
     Uuid,
 )
 from sqlalchemy import text as sql_text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
 
@@ -51,6 +52,12 @@ class ModelVersion(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The trained model behind a `sklearn` version (webapp/artifacts/): set once, never replaced.
+    artifact_sha256: Mapped[str | None] = mapped_column(String(64), ForeignKey("artifacts.sha256"))
+    # Named by string so this module does not import the artifacts package (which imports this one).
+    artifact = relationship("Artifact", lazy="joined")
+    # Measured before the version served (`flask models train`, POST /models/<id>/metrics): name -> value.
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default=sql_text("'{}'::json"))
 
 
 class RoutingState(db.Model):

@@ -31,8 +31,8 @@ _ERROR_TEXT = {
     405: "Method not allowed",
     409: "Conflicts with the registry's state (see the message and details)",
     412: "If-Match names an ETag that is no longer current: read again, then retry",
-    413: f"Body over {MAX_BODY_BYTES // 1024} KB (256 KB for POST /feedback)",
-    415: "Not sent with 'Content-Type: application/json' (required of every POST, PUT, PATCH and DELETE)",
+    413: f"Body over {MAX_BODY_BYTES // 1024} KB (256 KB for POST /feedback, ARTIFACT_MAX_BYTES for a model file)",
+    415: "Not sent with the declared Content-Type: application/json, or application/octet-stream for a model file",
     422: "A field or query parameter failed validation; details name each one",
     500: "The routed version failed to predict; the failure is counted against it",
     503: "A service this call needs is unavailable",
@@ -123,7 +123,12 @@ def _operation(
     ]
     if parameters:
         operation["parameters"] = parameters
-    if spec.body is not None:
+    if spec.content_type != "application/json":
+        operation["requestBody"] = {
+            "required": True,
+            "content": {spec.content_type: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    elif spec.body is not None:
         operation["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": refs[(spec.body, "validation")]}},
@@ -163,7 +168,8 @@ def _response(response: Any, refs: dict) -> dict[str, Any]:
         schema = {"type": "array", "items": refs[(model, "serialization")]}
     else:
         schema = refs[(model, "serialization")]
-    return {"description": "OK", "content": {"application/json": {"schema": schema}}}
+    media = "application/octet-stream" if schema.get("format") == "binary" else "application/json"
+    return {"description": "OK", "content": {media: {"schema": schema}}}
 
 
 def _error_statuses(spec: Endpoint, keys: KeyRing, writes: bool) -> list[int]:

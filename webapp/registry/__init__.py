@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("registry", __name__, url_prefix="/models")
 
-from . import views  # noqa: E402, F401  (attaches the routes)
+from . import artifact_views, views  # noqa: E402, F401  (attach the routes)

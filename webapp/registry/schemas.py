@@ -55,6 +55,34 @@ class Shadow(RequestModel):
     percent: Percent = Field(description="Share of the model's routed requests to mirror, 0 (stop) to 100")
 
 
+class ArtifactOut(BaseModel):
+    sha256: str = Field(description="The file's SHA-256, also its ETag at GET /models/<id>/artifact")
+    size_bytes: int
+    format: str = Field(description="skops")
+    labels: list[str] = Field(description="The classes the model predicts")
+    load_seconds: float = Field(description="Time to load and prepare it, measured when it was checked")
+    memory_bytes: int = Field(description="Memory the loaded model holds in each web process")
+    probe_seconds: float = Field(description="Its slowest answer to the probe texts when it was checked")
+    created_at: datetime
+
+
+def _metric_name(value: str) -> str:
+    if not all(char.isascii() and (char.isalnum() or char in "_.:-") for char in value):
+        raise ValueError("a metric name holds only letters, digits and _ . : -")
+    return value
+
+
+MetricName = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_metric_name)]
+
+
+class MetricsRequest(RequestModel):
+    metrics: dict[MetricName, Annotated[float, Field(allow_inf_nan=False)]] = Field(
+        min_length=1,
+        max_length=50,
+        description='Offline metrics measured before the version serves, e.g. {"accuracy": 0.61}',
+    )
+
+
 class ModelVersionOut(BaseModel):
     model_id: str
     name: str
@@ -69,6 +97,8 @@ class ModelVersionOut(BaseModel):
     created_at: datetime
     activated_at: datetime | None
     archived_at: datetime | None
+    artifact: ArtifactOut | None = Field(description="The trained model file of a sklearn version; null until uploaded")
+    metrics: dict[str, float] = Field(description="Offline metrics measured before it served (train, POST .../metrics)")
 
 
 class SplitRequest(RequestModel):

@@ -16,11 +16,14 @@ from decimal import Decimal
 from pydantic import ValidationError
 from sqlalchemy import func, select, update
 
+from ..artifacts.cache import ArtifactCache
+from ..artifacts.service import Limits, Received
+from ..artifacts.service import store as store_artifact
 from ..audit.trail import record
 from ..errors import Conflict, NotFound, ValidationFailed, validation_details
 from ..experiments.epochs import record_splits
 from ..extensions import db
-from ..inference import PREDICTORS, default_algorithm
+from ..inference import PREDICTORS, SKLEARN, default_algorithm
 from ..models import ModelVersion, RoutingState, utcnow
 from ..schemas import Status, weight_number
 from .schemas import RegisterModel
@@ -115,6 +118,7 @@ def activate(model_id: str, percent: Decimal, on_commit: OnCommit | None = None)
         version = get_version(model_id)
         if version.status == "archived":
             raise Conflict(f"model {model_id} is archived and cannot be activated")
+        require_model(version)
         others = db.session.scalars(
             select(ModelVersion).where(
                 ModelVersion.name == version.name, ModelVersion.status == "active", ModelVersion.id != version.id
@@ -182,9 +186,68 @@ def set_shadow(model_id: str, percent: Decimal, on_commit: OnCommit | None = Non
         version = get_version(model_id)
         if version.status == "archived":
             raise Conflict(f"model {model_id} is archived and cannot shadow traffic")
+        if percent > 0:
+            require_model(version)
         before = {"shadow_percent": weight_number(version.shadow_percent)}
         version.shadow_percent = percent
         record("shadow", version.name, version.id, before, {"shadow_percent": weight_number(percent)})
+    return version
+
+
+def require_model(version: ModelVersion) -> None:
+    """409 unless the version has a model to serve: a sklearn version needs its artifact first."""
+    if version.algorithm == SKLEARN and version.artifact_sha256 is None:
+        raise Conflict(
+            f"model {version.name!r} version {version.version!r} has no artifact yet: upload its model file with "
+            f"PUT /models/{version.id}/artifact before it takes traffic",
+            {"model_id": str(version.id), "version": version.version, "artifact": None},
+        )
+
+
+def attach_artifact(model_id: str, upload: Received, limits: Limits, cache: ArtifactCache) -> ModelVersion:
+    """Give a sklearn version its model file. The same bytes again change nothing; other bytes for a
+    version that has one are 409, as artifacts never change (a new model is a new version)."""
+    version = _locked(model_id)
+    if version.artifact_sha256 == upload.sha256:
+        db.session.rollback()
+        return version
+    if version.algorithm != SKLEARN:
+        raise Conflict(
+            f"model {version.name!r} version {version.version!r} uses {version.algorithm}, which takes no model "
+            f"file; register a version with algorithm {SKLEARN!r} for a trained model"
+        )
+    if version.status == "archived":
+        raise Conflict(f"model {version.name!r} version {version.version!r} is archived")
+    if version.artifact_sha256 is not None:
+        raise Conflict(
+            f"model {version.name!r} version {version.version!r} already has a model file, and it never changes: "
+            "register a new version for a new model",
+            {"sha256": version.artifact_sha256, "uploaded_sha256": upload.sha256},
+        )
+    store_artifact(upload, limits)
+    version.artifact_sha256 = upload.sha256
+    record("artifact", version.name, version.id, None, {"sha256": upload.sha256, "size_bytes": upload.size_bytes})
+    db.session.commit()
+    db.session.refresh(version)
+    cache.keep(upload.sha256, upload.path)  # this host need not fetch back what it just checked
+    return version
+
+
+def set_metrics(model_id: str, metrics: dict[str, float]) -> ModelVersion:
+    """Add offline metrics to a version (a name given again takes the new value); audited."""
+    version = _locked(model_id)
+    before = dict(version.metrics or {})
+    version.metrics = {**before, **metrics}
+    record("metrics", version.name, version.id, before, version.metrics)
+    db.session.commit()
+    return version
+
+
+def _locked(model_id: str) -> ModelVersion:
+    # Two uploads for one version at once: the second waits here, then sees the first's artifact.
+    version = get_version(model_id)
+    db.session.execute(select(ModelVersion.id).where(ModelVersion.id == version.id).with_for_update())
+    db.session.refresh(version)
     return version
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..models import ModelVersion
-from .schemas import ModelVersionOut, SplitOut, SplitVersionOut
+from .schemas import ArtifactOut, ModelVersionOut, SplitOut, SplitVersionOut
 from .split_service import SplitView
 
 
@@ -23,6 +23,8 @@ def version_out(version: ModelVersion) -> ModelVersionOut:
         created_at=version.created_at,
         activated_at=version.activated_at,
         archived_at=version.archived_at,
+        artifact=ArtifactOut.model_validate(version.artifact, from_attributes=True) if version.artifact else None,
+        metrics=version.metrics or {},
     )
 
 

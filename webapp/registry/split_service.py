@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import ModelVersion, utcnow
 from ..routing.config import current_version
 from ..schemas import weight_number
-from .service import OnCommit, registry_change
+from .service import OnCommit, registry_change, require_model
 from .splits import active_versions, rebalancing, slot_counts
 
 
@@ -102,3 +102,5 @@ def _check_named(name: str, weights: Mapping[str, Decimal], versions: Mapping[st
     archived = sorted(label for label in weights if versions[label].status == "archived")
     if archived:
         raise Conflict(f"archived versions cannot take traffic: {', '.join(archived)}", {"archived_versions": archived})
+    for label in weights:
+        require_model(versions[label])

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import ModelVersion, RoutingState, utcnow
-from ..registry.service import OnCommit
+from ..registry.service import OnCommit, require_model
 from ..registry.splits import active_versions
 from . import machine as m
 from .apply import planned_percents, transition
@@ -129,6 +129,7 @@ def _usable(name: str, versions: dict[str, ModelVersion], label: str, role: str)
         )
     if version.status == "archived":
         raise Conflict(f"version {label!r} is archived and cannot be the {role}")
+    require_model(version)
     return version
 
 

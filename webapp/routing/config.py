@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
+from ..artifacts.cache import ArtifactCache, load_predictor
 from ..extensions import db
-from ..inference import Predictor, build_predictor
+from ..inference import SKLEARN, Predictor, build_predictor
+from ..metrics.instruments import ARTIFACT_LOAD_FAILURES
 from ..models import ModelVersion, RoutingState, Split
 from .allocation import Allocation, Arm, RoutingTable
 from .slots import legacy_assignment, rebalance
@@ -61,6 +65,7 @@ def _arm_entry(mv: ModelVersion) -> dict[str, Any]:
         "version": mv.version,
         "algorithm": mv.algorithm,
         "params": mv.params or {},
+        "artifact": mv.artifact_sha256,
     }
 
 
@@ -84,23 +89,75 @@ def current_version() -> int:
     return db.session.execute(select(RoutingState.version).where(RoutingState.id == 1)).scalar_one()
 
 
+class ModelUnavailable(RuntimeError):
+    """A version the configuration routes to has a model file this process could not load."""
+
+
 class PredictorCache:
-    """Reuses predictor instances across configuration changes; building one is not free."""
+    """Reuses predictor instances across configuration changes; building one is not free.
 
-    def __init__(self) -> None:
+    A `sklearn` version's predictor is its artifact, loaded from this host's verified cache. A load
+    that failed is not tried again for `retry_seconds`, so a bad file does not cost every poll a fetch.
+    """
+
+    def __init__(self, artifacts: ArtifactCache | None = None, retry_seconds: float = 10.0) -> None:
+        self._artifacts = artifacts
+        self._retry_seconds = retry_seconds
         self._by_key: dict[tuple[str, str], Predictor] = {}
+        self._failed: dict[str, tuple[float, str]] = {}
+        self._lock = threading.Lock()
 
-    def get(self, algorithm: str, params: dict[str, Any]) -> Predictor:
-        key = (algorithm, json.dumps(params, sort_keys=True))
-        predictor = self._by_key.get(key)
-        if predictor is None:
-            predictor = build_predictor(algorithm, params)
-            try:
-                predictor.predict("warm up")  # TextBlob loads its lexicon lazily: pay that here, not in a request
-            except Exception:  # a failing version must not break every model's table; its requests fail and count
-                log.exception("version with algorithm %s failed its warm-up prediction", algorithm)
-            self._by_key[key] = predictor
+    def get(self, entry: dict[str, Any]) -> Predictor:
+        key = _key(entry)
+        with self._lock:
+            predictor = self._by_key.get(key)
+            if predictor is None:
+                predictor = self._build(entry)
+                self._by_key[key] = predictor
+            return predictor
+
+    def retain(self, config: RoutingConfig) -> None:
+        """Drop the predictors no entry of `config` uses: an archived version's model leaves memory."""
+        used = {_key(entry) for entry in (*config["active"], *config.get("shadows", []))}
+        with self._lock:
+            for key in set(self._by_key) - used:
+                del self._by_key[key]
+
+    def loaded_artifacts(self) -> list[str]:
+        return sorted(artifact for algorithm, artifact in self._by_key if algorithm == SKLEARN)
+
+    def _build(self, entry: dict[str, Any]) -> Predictor:
+        if entry["algorithm"] == SKLEARN:
+            return self._load(entry)
+        predictor = build_predictor(entry["algorithm"], entry["params"])
+        try:
+            predictor.predict("warm up")  # TextBlob loads its lexicon lazily: pay that here, not in a request
+        except Exception:  # a failing version must not break every model's table; its requests fail and count
+            log.exception("version with algorithm %s failed its warm-up prediction", entry["algorithm"])
         return predictor
+
+    def _load(self, entry: dict[str, Any]) -> Predictor:
+        sha256, label = entry.get("artifact"), f"model {entry['name']!r} version {entry['version']!r}"
+        if sha256 is None or self._artifacts is None:
+            raise ModelUnavailable(f"{label} has no model file to load")
+        failed = self._failed.get(sha256)
+        if failed is not None and time.monotonic() - failed[0] < self._retry_seconds:
+            raise ModelUnavailable(failed[1])
+        try:
+            predictor = load_predictor(self._artifacts, sha256)
+        except Exception as exc:
+            message = f"{label}: its model file {sha256[:12]} could not be loaded ({str(exc).splitlines()[0]})"
+            self._failed[sha256] = (time.monotonic(), message)
+            ARTIFACT_LOAD_FAILURES.inc()
+            raise ModelUnavailable(message) from exc
+        self._failed.pop(sha256, None)
+        return predictor
+
+
+def _key(entry: dict[str, Any]) -> tuple[str, str]:
+    if entry["algorithm"] == SKLEARN:
+        return SKLEARN, str(entry.get("artifact"))
+    return entry["algorithm"], json.dumps(entry["params"], sort_keys=True)
 
 
 def build_table(config: RoutingConfig, predictors: PredictorCache) -> RoutingTable:
@@ -137,5 +194,5 @@ def _arm(entry: dict[str, Any], predictors: PredictorCache) -> Arm:
         version=entry["version"],
         algorithm=entry["algorithm"],
         percent=entry["percent"],
-        predictor=predictors.get(entry["algorithm"], entry["params"]),
+        predictor=predictors.get(entry),
     )

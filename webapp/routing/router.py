@@ -16,10 +16,11 @@ from typing import Any
 from flask import Flask
 from redis.exceptions import RedisError
 
+from ..artifacts.cache import ArtifactCache
 from ..errors import ServiceUnavailable
-from ..metrics.instruments import observe_config_version
+from ..metrics.instruments import ROUTING_BEHIND, observe_config_version
 from .allocation import RoutingTable
-from .config import PredictorCache, build_table, current_version, read_config
+from .config import ModelUnavailable, PredictorCache, RoutingConfig, build_table, current_version, read_config
 from .store import ConfigStore
 
 log = logging.getLogger(__name__)
@@ -28,14 +29,21 @@ log = logging.getLogger(__name__)
 class Router:
     """Holds this process's routing table and keeps it current from the config store."""
 
-    def __init__(self, app: Flask, store: ConfigStore, poll_seconds: float, heal_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        store: ConfigStore,
+        poll_seconds: float,
+        heal_seconds: float = 5.0,
+        artifacts: ArtifactCache | None = None,
+    ) -> None:
         self._app = app
         self._store = store
         self._poll_seconds = poll_seconds
         # The cache can miss an update (a change committed while Redis was down): compare with the
         # database now and then and republish. Costs one single-row query per process per period.
         self._heal_seconds = heal_seconds
-        self._predictors = PredictorCache()
+        self._predictors = PredictorCache(artifacts)
         self._table: RoutingTable | None = None
         self._owner_pid: int | None = None
         self._start_lock = threading.Lock()
@@ -66,8 +74,7 @@ class Router:
             else:
                 self._mark_success(now)
                 return False
-            self._table = build_table(config, self._predictors)
-            observe_config_version(self._table.version)
+            self._apply(config)
             self._mark_success(now)
             return True
 
@@ -78,8 +85,23 @@ class Router:
             self._store.publish(config)
         except (RedisError, OSError) as exc:  # the change is committed; the healing check republishes
             log.warning("routing config %s not published to %s: %s", config["version"], self._store.name, exc)
-        self._table = build_table(config, self._predictors)
-        observe_config_version(self._table.version)
+        try:
+            self._apply(config)
+        except ModelUnavailable as exc:  # committed all the same: the watcher keeps trying, and says why
+            self._record_failure(exc)
+
+    def _apply(self, config: RoutingConfig) -> None:
+        # Every model the config names is loaded before it serves a request; a model that cannot be
+        # loaded leaves the previous table serving (ModelUnavailable, reported by status()).
+        try:
+            table = build_table(config, self._predictors)
+        except ModelUnavailable:
+            ROUTING_BEHIND.set(1)
+            raise
+        self._table = table
+        self._predictors.retain(config)
+        ROUTING_BEHIND.set(0)
+        observe_config_version(table.version)
 
     def status(self) -> dict[str, Any]:
         table = self._table
@@ -88,6 +110,7 @@ class Router:
             "config_version": table.version if table else None,
             "seconds_since_check": round(time.monotonic() - self._last_success, 3) if self._last_success else None,
             "last_error": self._last_error,
+            "loaded_artifacts": self._predictors.loaded_artifacts(),
             "pid": os.getpid(),
         }
 
