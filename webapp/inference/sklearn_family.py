@@ -34,8 +34,8 @@ LINEAR_FAST = "linear-fast"
 GENERIC = "generic"
 TOLERANCE = 1e-9  # largest difference in any class probability the fast path may show
 _POLARITY_BY_LABEL = {"positive": 1.0, "negative": -1.0}
-# Count dtypes that reach the float64 arithmetic unchanged; float32 would round differently, and
-# narrow integers could wrap on a long text.
+# Count dtypes that reach the float64 arithmetic unchanged (TfidfTransformer turns integer counts
+# into float64 but keeps float32, which rounds at 1e-7); narrow integers could wrap on a long text.
 _EXACT_DTYPES = (np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.int32))
 VERIFICATION_TEXTS = (
     "",
@@ -123,8 +123,6 @@ def linear_text_model(estimator: Any) -> LinearTextModel:
     if vectorizer.input != "content":
         raise _Unsupported(f"vectorizer input={vectorizer.input!r} reads files, not the text")
     dtype = np.dtype(vectorizer.dtype)
-    if tfidf is not None and dtype != np.float64:  # TfidfTransformer keeps float32 and rounds there
-        raise _Unsupported(f"vectorizer dtype {dtype} is not float64 before TF-IDF")
     if dtype not in _EXACT_DTYPES:
         raise _Unsupported(f"vectorizer dtype {dtype} would round or wrap counts")
     coef, intercept = classifier.coef_, np.asarray(classifier.intercept_, dtype=np.float64)
