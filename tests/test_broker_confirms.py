@@ -16,6 +16,7 @@ from webapp.logpipe.publisher import BrokerUnavailable, CeleryPublisher
 from webapp.logpipe.shipper import Shipper
 from webapp.logpipe.spool import Spool
 from webapp.logpipe.wire import encode_log_batch
+from webapp.metrics.instruments import stream_counts
 
 MODEL_ID = "00000000-0000-0000-0000-000000000001"
 
@@ -60,11 +61,13 @@ def test_a_batch_the_broker_refuses_is_not_counted_as_published(refusing_broker,
 
 
 def test_a_refused_batch_waits_in_the_spool(refusing_broker, tmp_path):
-    spool = Spool(tmp_path / "spool", max_records=100)
-    shipper = Shipper(publisher_for(refusing_broker, tmp_path).publish, spool, encode_log_batch)
+    spool = Spool(tmp_path / "spool", max_records=100, stream="test-refused")
+    shipper = Shipper(publisher_for(refusing_broker, tmp_path).publish, spool, encode_log_batch, stream="test-refused")
+    before = stream_counts("test-refused")
     shipper.ship([log_record(MODEL_ID) for _ in range(3)])
-    assert shipper.counters["published"] == 0
-    assert shipper.counters["spooled"] == spool.pending == 3
+    after = stream_counts("test-refused")
+    assert after["published"] - before["published"] == 0
+    assert after["spooled"] - before["spooled"] == spool.pending == 3
 
 
 def test_a_confirmed_batch_is_in_the_queue(broker_url, tmp_path):

@@ -72,13 +72,14 @@ def test_garbage_between_good_lines_is_set_aside_and_every_other_batch_ships(tmp
         b"".join([good[0], garbage[0], good[1], garbage[1], garbage[2], good[2], garbage[3], good[3]])
     )
 
-    broker = Broker()
-    restarted = Spool(tmp_path, max_records=1000)  # the same process (pid) after a restart: it adopts the file
+    broker, counted_before = Broker(), stream_counts("test-garbage")["damaged_lines"]
+    # The same process (pid) after a restart: it adopts the file.
+    restarted = Spool(tmp_path, max_records=1000, stream="test-garbage")
     assert restarted.has_work() and restarted.pending == 12
     assert restarted.drain(broker.publish) == 12
 
     assert broker.batches == batches
-    assert restarted.damaged_lines == 4
+    assert stream_counts("test-garbage")["damaged_lines"] - counted_before == 4
     assert lines_of(tmp_path / "damaged" / spool.path.name) == garbage
     assert list(tmp_path.glob("*.jsonl")) == [] and restarted.pending == restarted.pending_bytes == 0
 
@@ -93,7 +94,8 @@ def test_a_file_cut_mid_line_loses_only_that_batch_after_a_restart(tmp_path):
     with spool.path.open("r+b") as cut:
         cut.truncate(torn_at)  # a crash, or a damaged disk
 
-    restarted = Spool(tmp_path, max_records=1000)  # a new process of the same pid appends to the torn file
+    counted_before = stream_counts("test-cut")["damaged_lines"]
+    restarted = Spool(tmp_path, max_records=1000, stream="test-cut")  # a new process of the same pid appends to it
     restarted.write(third, 4)
     broker = Broker()
     assert restarted.drain(broker.publish) == 6
@@ -101,7 +103,7 @@ def test_a_file_cut_mid_line_loses_only_that_batch_after_a_restart(tmp_path):
     assert broker.batches == [first, third]
     [kept] = lines_of(tmp_path / "damaged" / spool.path.name)
     assert kept == whole[torn_at - 40 : torn_at] + b"\n"  # the second batch's first 40 bytes
-    assert restarted.damaged_lines == 1
+    assert stream_counts("test-cut")["damaged_lines"] - counted_before == 1
 
 
 def test_a_whole_batch_glued_to_a_torn_one_is_recovered(tmp_path):
@@ -126,14 +128,15 @@ def test_a_torn_last_line_of_a_dead_process_is_set_aside_and_the_rest_ships(tmp_
     orphan = spool_file(tmp_path)
     with orphan.open("ab") as spool_out:
         spool_out.write(b'{"count":5,"payload":[{"prediction_id":"half-writ')  # killed mid-write
-    broker = Broker()
-    spool = Spool(tmp_path, max_records=1000)
+    broker, counted_before = Broker(), stream_counts("test-dead-torn")["damaged_lines"]
+    spool = Spool(tmp_path, max_records=1000, stream="test-dead-torn")
     assert spool.has_work()
     assert spool.drain(broker.publish) == 5
     assert broker.batches == batches
     [damaged_file] = (tmp_path / "damaged").glob("*.jsonl")
     assert damaged_file.read_bytes() == b'{"count":5,"payload":[{"prediction_id":"half-writ\n'
-    assert spool.damaged_lines == 1 and list(tmp_path.glob("*.jsonl")) == []
+    assert stream_counts("test-dead-torn")["damaged_lines"] - counted_before == 1
+    assert list(tmp_path.glob("*.jsonl")) == []
 
 
 def test_a_batch_past_the_byte_bound_is_dropped_whole_and_counted(tmp_path, caplog):
@@ -143,15 +146,15 @@ def test_a_batch_past_the_byte_bound_is_dropped_whole_and_counted(tmp_path, capl
     line_bytes = len(json.dumps({"count": 1, "payload": small}, separators=(",", ":"))) + 1
     spool = Spool(tmp_path, max_records=1000, max_bytes=line_bytes * 3, stream="test-byte-bound")
     shipper = Shipper(broker.publish, spool, stream="test-byte-bound")
-    dropped_before = stream_counts("test-byte-bound")["dropped"]
+    before = stream_counts("test-byte-bound")
     shipper.ship(small)
     shipper.ship(large)  # 3 records, far under the record bound, but over the bytes
     shipper.ship(small)
     shipper.ship(small)
     shipper.ship(small)  # the fourth small one would pass the bound by one line
 
-    assert (shipper.counters["spooled"], shipper.counters["dropped"]) == (3, 4)
-    assert stream_counts("test-byte-bound")["dropped"] - dropped_before == 4
+    after = stream_counts("test-byte-bound")
+    assert (after["spooled"] - before["spooled"], after["dropped"] - before["dropped"]) == (3, 4)
     assert spool.pending_bytes == spool.path.stat().st_size == line_bytes * 3
     assert f"log spool full ({line_bytes * 3} bytes): dropped 3" in caplog.text
     broker.up = True
@@ -284,9 +287,10 @@ def test_an_app_spools_under_its_byte_bound_setting(postgres_url, redis_url, tmp
     try:
         client = app.test_client()
         activate(client, register(client)["model_id"], 100)
+        dropped_before = stream_counts("prediction_logs")["dropped"]
         predict(client)
         app.extensions["log_buffer"].flush()
-        assert app.extensions["log_buffer"].status()["dropped"] == 1
+        assert stream_counts("prediction_logs")["dropped"] - dropped_before == 1
         assert spool_backlog(tmp_path / "spool")["files"] == 0
     finally:
         shutdown(app)

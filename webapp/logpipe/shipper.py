@@ -1,7 +1,7 @@
 """Gets each batch of a stream's records to the broker, or into the spool until the broker is back.
 
-Every count goes to Prometheus as it happens (`router_log_records_total{stream, state}`), which is
-what /health sums across web processes; `counters` keeps this process's own for /health's `this_process`.
+Every count goes to Prometheus as it happens (`router_log_records_total{stream, state}`), the only
+place it is kept: /health reads this process's values and the sum across web processes from there.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ class Shipper:
         self._clock = clock
         self._broker_down_until = 0.0
         self._in_outage = False
-        self.counters = {"published": 0, "spooled": 0, "respooled_published": 0, "dropped": 0}
 
     def ship(self, records: list[Any]) -> None:
         """Encode the records as one batch and publish it; while the broker is known to be down, or
@@ -102,14 +101,7 @@ class Shipper:
         self._count("spooled", count - dropped)
         if dropped:
             self._count("dropped", dropped)
-            log.error(
-                "log spool full (%s): dropped %d %s records, %d dropped so far",
-                bound,
-                dropped,
-                self.stream,
-                self.counters["dropped"],
-            )
+            log.error("log spool full (%s): dropped %d %s records", bound, dropped, self.stream)
 
     def _count(self, name: str, amount: int) -> None:
-        self.counters[name] += amount
         count_log_records(self.stream, name, amount)

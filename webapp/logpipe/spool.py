@@ -128,7 +128,6 @@ class Spool:
         self.max_records = max_records
         self.max_bytes = max_bytes  # None: no bound in bytes
         self.stream = stream  # the `stream` label of the damaged-lines count
-        self.damaged_lines = 0  # set aside by this process, since it started
         self.refused_by = ""  # the bound the last dropped batch did not fit: "N records" or "N bytes"
         self._pending = 0  # records in this process's files, not yet re-published
         self._pending_bytes = 0  # bytes of this process's files, not yet re-published
@@ -273,7 +272,6 @@ class Spool:
                 _append_private(target, kept)
         except OSError as exc:  # a full disk must not stop the drain either
             log.error("cannot keep an unreadable spool line in %s: %s", target, exc)
-        self.damaged_lines += 1
         count_spool_damaged(self.stream, 1)
         log.error(
             "set aside an unreadable line of %d bytes ending at byte %d of spool file %s, in %s",

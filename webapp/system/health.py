@@ -19,7 +19,7 @@ from ..logpipe.partitions import partition_health
 from ..logpipe.spool import spool_backlog
 from ..logpipe.streams import Stream
 from ..logpipe.wire import PREDICTION_LOGS
-from ..metrics.instruments import stream_counts
+from ..metrics.instruments import LOG_RECORDS, stream_counts
 from ..stats.folds.outcomes import orphaned_feedback
 
 Check = Callable[[], dict[str, Any]]
@@ -98,12 +98,28 @@ def check_components(app: Flask) -> dict[str, dict[str, Any]]:
 
 def _shipping(stream: Stream, buffer: LogBuffer, settings: Settings) -> dict[str, Any]:
     """A stream's counts in this process and in every web process (Prometheus'), and its spool's backlog."""
-    counts = stream_counts(stream.name)
+    counts = stream_counts(stream.name)  # writes this process's pending updates first
     return {
-        "this_process": buffer.status(),
+        "this_process": {**buffer.status(), **_this_process_counts(stream.name)},
         "all_processes": counts,
         "spool_backlog": {**spool_backlog(stream.spool_dir(settings)), "damaged_lines": counts["damaged_lines"]},
     }
 
 
 REQUIRED = ("database", "cache", "broker")
+
+
+# What became of records after they left the buffer; "buffered" in this_process is what waits now.
+SHIPPED_STATES = ("published", "spooled", "respooled_published", "dropped")
+
+
+def _this_process_counts(stream: str) -> dict[str, int]:
+    """This process's own `router_log_records_total` for `stream`: a metric's own samples are its
+    process's values, in multiprocess mode too (the collector over the directory sums them all)."""
+    counts = dict.fromkeys(SHIPPED_STATES, 0)
+    for family in LOG_RECORDS.collect():
+        for sample in family.samples:
+            state = sample.labels.get("state")
+            if sample.name == "router_log_records_total" and sample.labels.get("stream") == stream and state in counts:
+                counts[state] += int(sample.value)
+    return counts
