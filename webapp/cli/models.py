@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from ..registry import service
@@ -14,6 +16,7 @@ from ..registry.schemas import Activate, ModelVersionOut, RegisterModel
 from ..registry.shapes import version_out
 from ..schemas import Status
 from .common import DECIMAL, emit, ops_command, publish_routing, validated
+from .model_files import read_sets, register_with_file, train_file
 
 models_cli = AppGroup("models", help="Registered model versions.")
 
@@ -66,17 +69,59 @@ def show_command(ref: tuple[str, ...], as_json: bool) -> None:
 @click.option("--accuracy", type=float, default=None, help="Offline accuracy, 0 to 1.")
 @click.option("--algorithm", default=None, help="Model family (default from the major version).")
 @click.option("--params", default=None, help="Family parameters as JSON, e.g. '{\"neutral_band\": 0.1}'.")
+@click.option(
+    "--artifact",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A model file saved with skops.io.dump: registers a sklearn version with it (checked first).",
+)
 @ops_command
-def register_command(name, version, description, accuracy, algorithm, params, as_json: bool) -> None:
-    """Register an inactive version."""
+def register_command(name, version, description, accuracy, algorithm, params, artifact, as_json: bool) -> None:
+    """Register an inactive version (with --artifact, a sklearn version and its model file)."""
     try:
         parsed_params = json.loads(params) if params is not None else None
     except json.JSONDecodeError as exc:
         raise click.BadParameter(f"not JSON ({exc.msg})", param_hint="--params") from None
     fields = {"name": name, "version": version, "description": description, "accuracy": accuracy}
     fields |= {"algorithm": algorithm, "params": parsed_params}
-    request = validated(RegisterModel, {key: value for key, value in fields.items() if value is not None})
+    fields = {key: value for key, value in fields.items() if value is not None}
+    if artifact is not None:
+        _show(version_out(register_with_file(fields, artifact)), as_json)
+        return
+    request = validated(RegisterModel, fields)
     _show(version_out(service.register_version(request, on_commit=publish_routing)), as_json)
+
+
+@models_cli.command("train")
+@click.argument("name")
+@click.argument("version")
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,
+    required=True,
+    help="A labelled TSV (id, mean rating, text); give two to measure each on a model trained on the other.",
+)
+@click.option("--description", default=None)
+@ops_command
+def train_command(name: str, version: str, data: tuple[Path, ...], description: str | None, as_json: bool) -> None:
+    """Fit a TF-IDF + logistic regression pipeline, save it with skops, and register it with its metrics."""
+    sets = read_sets(data)
+    if not as_json:
+        click.echo(f"training on {', '.join(f'{set_}: {len(rows)} rows' for set_, rows in sets.items())} ...")
+    instance_dir = current_app.extensions["settings"].instance_dir
+    path, metrics = train_file(sets, instance_dir / "uploads")
+    try:
+        fields = {"name": name, "version": version}
+        fields["description"] = description or f"TF-IDF + logistic regression trained on {', '.join(sets)}"
+        registered = register_with_file(fields, path, metrics)
+    finally:
+        path.unlink(missing_ok=True)
+    if not as_json:
+        for key, value in metrics.items():
+            click.echo(f"  {key}: {value:.4f}" if isinstance(value, float) else f"  {key}: {value}")
+    _show(version_out(registered), as_json)
 
 
 @models_cli.command("activate")
