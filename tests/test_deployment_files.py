@@ -130,9 +130,16 @@ def test_the_proxy_config_buffers_requests_for_web_and_caps_bodies_at_the_servic
         assert any(line.startswith(f"{timeout} ") for line in directives), timeout
     for header in ("X-Forwarded-For", "X-Forwarded-Proto", "X-Request-ID"):
         assert any(line.startswith(f"proxy_set_header {header} ") for line in directives), header
-    caps = [int(line.split()[1].rstrip("k;")) * 1024 for line in directives if line.startswith("client_max_body_size ")]
-    assert caps == [MAX_BODY_BYTES, MAX_FEEDBACK_BODY_BYTES]  # the server's, then `location = /feedback`'s
+    units = {"k": 1024, "m": 1024 * 1024}
+    caps = [
+        int(line.split()[1][:-2]) * units[line.split()[1][-2]]
+        for line in directives
+        if line.startswith("client_max_body_size ")
+    ]
+    # The server's, then `location = /feedback`'s, then the model files' (the service's defaults).
+    assert caps == [MAX_BODY_BYTES, MAX_FEEDBACK_BODY_BYTES, Settings.from_env({}).artifact_max_bytes]
     assert "location = /feedback {" in directives
+    assert "location ~ ^/models/[^/]+/artifact$ {" in directives
 
 
 def test_compose_requires_every_key_list_and_requires_keys_in_the_app(compose):

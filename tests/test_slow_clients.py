@@ -19,6 +19,7 @@ import statistics
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +28,7 @@ import pytest
 from tests.http_client import reachable
 from tests.support import ROOT, GunicornServer, ManagedProcess, free_port, new_vhost, unavailable, wait_for
 from tests.traffic import TEXTS, start_two_versions
+from webapp.config import Settings
 from webapp.feedback.views import MAX_FEEDBACK_BODY_BYTES
 from webapp.http import MAX_BODY_BYTES
 
@@ -237,7 +239,8 @@ def test_straight_at_gunicorn_trickling_clients_stall_everyone(web):
 
 
 def test_the_proxy_answers_its_own_errors_as_json():
-    """Body caps (the service's own: 64 KB, 256 KB for POST /feedback) and an unreachable service."""
+    """Body caps (the service's own: 64 KB, 256 KB for POST /feedback, 64 MiB for a model file) and an unreachable
+    service."""
     nginx = start_nginx(upstream_port=free_port())  # nothing listens there
     try:
         for path, limit in (("/predict", MAX_BODY_BYTES), ("/feedback", MAX_FEEDBACK_BODY_BYTES)):
@@ -248,5 +251,11 @@ def test_the_proxy_answers_its_own_errors_as_json():
             status, answer = post(nginx.port, path, b" " * limit)
             assert (status, answer["error"]["code"]) == (502, "service_unreachable"), path
             assert answer["error"]["message"] == "The service could not be reached; retry shortly."
+        # A model file may be up to ARTIFACT_MAX_BYTES, and no more.
+        limit, path = Settings.from_env({}).artifact_max_bytes, f"/models/{uuid.uuid4()}/artifact"
+        status, answer = post(nginx.port, path, b"\0" * (limit + 1))
+        assert (status, answer["error"]["code"]) == (413, "payload_too_large")
+        assert f"{limit // 2**20} MiB for a model file" in answer["error"]["message"]
+        assert post(nginx.port, path, b"\0" * limit)[0] == 502
     finally:
         nginx.remove()
