@@ -3,7 +3,9 @@
 Run as `python -m bench.eval` (`make eval`). Prints, per set and family, 3-class accuracy, mean
 milliseconds per text and per-class recall; then the advanced-minus-basic accuracy per set with
 the shipped params; then the cross-domain checks of `bench.crossdomain`: textblob-advanced's
-params fitted on each set and measured on the other, and what each of its rules adds there.
+params fitted on each set and measured on the other, and what each of its rules adds there; then
+the sklearn family: its accuracy on each set when trained on the others, and the per-request cost
+of `bench.inference_cost` (advisory here: it does not change the exit status).
 Exit status: 0 if textblob-advanced beats textblob-basic by at least `MIN_GAIN` on every set and
 in every cross-domain direction, 1 if it does not, 2 if the data directory is missing.
 """
@@ -16,12 +18,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bench import inference_cost
 from bench.crossdomain import TUNED, Direction, Effect, SwitchGain, changed_params, cross_domain, switch_gains
+from webapp.artifacts.training import cross_set_accuracy
 from webapp.cli.datasets import DataDirMissing, LabelledText, load_labelled_sets
-from webapp.inference import ADVANCED, BASIC, PREDICTORS, Predictor, build_predictor
+from webapp.inference import ADVANCED, BASIC, PREDICTORS, SKLEARN, Predictor, build_predictor
 
 LABELS = ("positive", "neutral", "negative")
 MIN_GAIN = 0.03  # accuracy points (as a fraction) advanced must gain over basic on every set
+# Families that serve a trained file, not params: measured by print_trained below, not the table.
+TRAINED = (SKLEARN,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +65,7 @@ def evaluate(predictor: Predictor, set_name: str, rows: Sequence[LabelledText]) 
 
 def evaluate_all(sets: dict[str, list[LabelledText]], algorithms: Sequence[str] | None = None) -> list[Result]:
     """Every (set, family) pair, families with their default parameters."""
-    names = list(algorithms or PREDICTORS)
+    names = list(algorithms or (name for name in PREDICTORS if name not in TRAINED))
     return [evaluate(build_predictor(name), set_name, rows) for set_name, rows in sets.items() for name in names]
 
 
@@ -150,7 +156,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"{name:<16} {ADVANCED} (fitted) - {BASIC}: {100 * gain:+.1f} accuracy points  {_pass(gain, failed, name)}"
         )
+    print_trained(sets)
     return 1 if failed else 0
+
+
+def print_trained(sets: dict[str, list[LabelledText]]) -> None:
+    """The sklearn family trained on the sets: accuracy on each set when trained on the others, and its cost."""
+    if len({row.label for rows in sets.values() for row in rows}) < 2:
+        print(f"\n{SKLEARN}: skipped, the sets hold fewer than two labels to train on")
+        return
+    accuracy = cross_set_accuracy(sets)
+    scores = "  ".join(f"{key} {value:.3f}" for key, value in accuracy.items() if key != "train_rows")
+    print(f"\n{SKLEARN} (fit_text_pipeline) trained on the other set(s): {scores}")
+    print()
+    inference_cost.run(sets)
 
 
 def _pass(gain: float, failed: list[str], name: str) -> str:

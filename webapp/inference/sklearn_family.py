@@ -210,8 +210,8 @@ class SklearnPredictor(Predictor):
         self._fast: LinearTextModel | None = None
 
     @classmethod
-    def from_estimator(cls, estimator: Any) -> SklearnPredictor:
-        """A predictor serving a fitted estimator, on the fast path when it proves equal."""
+    def from_estimator(cls, estimator: Any, *, fast_path: bool = True) -> SklearnPredictor:
+        """A predictor serving a fitted estimator, on the fast path when it proves equal and `fast_path` allows."""
         import sklearn
 
         predictor = cls()
@@ -220,7 +220,9 @@ class SklearnPredictor(Predictor):
         predictor._classes = tuple(str(label) for label in getattr(estimator, "classes_", ()))
         # Inputs here are always lists of str: the checks skipped are about user-built arrays.
         predictor._quiet = functools.partial(sklearn.config_context, assume_finite=True, skip_parameter_validation=True)
-        if predictor._has_proba:
+        if not fast_path:  # to compare the two paths, or to rule the fast path out
+            predictor.path, predictor.fast_path_refusal = GENERIC, "the fast path was switched off"
+        elif predictor._has_proba:
             predictor._fast, predictor.path, predictor.fast_path_refusal = choose_path(estimator, predictor._quiet)
         else:
             predictor.path, predictor.fast_path_refusal = GENERIC, "the estimator has no predict_proba"
