@@ -101,6 +101,15 @@ class ModelVersionOut(BaseModel):
     metrics: dict[str, float] = Field(description="Offline metrics measured before it served (train, POST .../metrics)")
 
 
+class OnlineMetrics(BaseModel):
+    accuracy: float | None = Field(description="Share of labelled feedback it predicted right; null without any")
+    labelled: int = Field(description="Feedback with a true label, folded by the last stats refresh")
+
+
+class ModelVersionDetail(ModelVersionOut):
+    online: OnlineMetrics = Field(description="Measured in service from feedback, beside the offline `metrics`")
+
+
 class SplitRequest(RequestModel):
     weights: dict[SemVer, Percent] = Field(
         min_length=1,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ..experiments.models import OutcomeStats
+from ..extensions import db
 from ..models import ModelVersion
-from .schemas import ArtifactOut, ModelVersionOut, SplitOut, SplitVersionOut
+from .schemas import ArtifactOut, ModelVersionDetail, ModelVersionOut, OnlineMetrics, SplitOut, SplitVersionOut
 from .split_service import SplitView
 
 
@@ -25,6 +27,16 @@ def version_out(version: ModelVersion) -> ModelVersionOut:
         archived_at=version.archived_at,
         artifact=ArtifactOut.model_validate(version.artifact, from_attributes=True) if version.artifact else None,
         metrics=version.metrics or {},
+    )
+
+
+def version_detail(version: ModelVersion) -> ModelVersionDetail:
+    """One version with its online accuracy from feedback, beside the offline metrics it came with."""
+    outcomes = db.session.get(OutcomeStats, version.id)
+    labelled = outcomes.labelled_count if outcomes else 0
+    accuracy = round(outcomes.correct_count / labelled, 4) if outcomes and labelled else None
+    return ModelVersionDetail(
+        **version_out(version).model_dump(), online=OnlineMetrics(accuracy=accuracy, labelled=labelled)
     )
 
 

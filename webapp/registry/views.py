@@ -12,8 +12,17 @@ from ..experiments.schemas import ShadowReport
 from ..experiments.shadow_report import shadow_report
 from ..http import json_response, parse_json, parse_query
 from . import bp, service
-from .schemas import Activate, ModelListQuery, ModelVersionOut, RegisterModel, Shadow, SplitOut, SplitRequest
-from .shapes import split_out
+from .schemas import (
+    Activate,
+    ModelListQuery,
+    ModelVersionDetail,
+    ModelVersionOut,
+    RegisterModel,
+    Shadow,
+    SplitOut,
+    SplitRequest,
+)
+from .shapes import split_out, version_detail
 from .shapes import version_out as _out
 from .split_service import SplitView, read_split, set_split
 
@@ -52,9 +61,16 @@ def list_models():
 
 
 @bp.get("/<uuid:model_id>")
-@endpoint("read", "One model version", tag=TAG, responses={200: ModelVersionOut}, errors=(404,))
+@endpoint(
+    "read",
+    "One model version",
+    tag=TAG,
+    responses={200: ModelVersionDetail},
+    errors=(404,),
+    description="With its offline metrics (measured before it served) beside its online accuracy from feedback.",
+)
 def get_model(model_id: UUID):
-    return json_response(_out(service.get_version(str(model_id))))
+    return json_response(version_detail(service.get_version(str(model_id))))
 
 
 @bp.post("/<uuid:model_id>/activate")
