@@ -3,6 +3,7 @@ worker and Postgres, after a short replay with feedback."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -79,6 +80,9 @@ def test_dashboard_shows_the_experiment_and_follows_a_split_change(service, brow
     setup_fifty_fifty(Client(service, None), "sentiment")
     result = replay(texts, ReplayPlan(url=service, rate=300, users=200, feedback=True))
     assert not result.errors and sum(result.served.values()) == 600
+    _, versions = call(service, "GET", "/models?name=sentiment")
+    first = next(v["model_id"] for v in versions if v["version"] == "1.0.0")
+    assert call(service, "POST", f"/models/{first}/metrics", {"metrics": {"accuracy_amazon": 0.53}})[0] == 200
 
     console_errors: list[str] = []
     outside: list[str] = []
@@ -98,6 +102,12 @@ def test_dashboard_shows_the_experiment_and_follows_a_split_change(service, brow
     assert "decision:" in page.locator("#model-sentiment .verdict").inner_text()
     assert page.locator("#model-sentiment .rollout").inner_text() == "No rollout."
     assert page.locator("#model-sentiment .audit tbody tr").count() >= 3  # two registrations and the split
+    # Promised (offline metrics) beside measured (accuracy from the replay's feedback), per version.
+    rows = page.locator("#model-sentiment .versions tbody tr")
+    cells = [rows.nth(i).locator("td").all_text_contents() for i in range(rows.count())]
+    assert [row[:2] for row in cells] == [["1.0.0", "textblob-basic"], ["2.0.0", "textblob-advanced"]]
+    assert [row[3] for row in cells] == ["accuracy_amazon 0.530", "none"]
+    assert all(re.fullmatch(r"0\.\d{3} on \d+ labelled", row[4]) for row in cells), cells
 
     status, _ = call(service, "PUT", "/models/sentiment/split", {"weights": {"2.0.0": 100}})
     assert status == 200

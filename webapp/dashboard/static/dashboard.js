@@ -52,6 +52,9 @@ function section(name) {
       <div class="chart latency"></div><div class="chart accuracy"></div>
     </div>
     <div class="rollout"></div>
+    <h3>Versions: promised before serving, measured in service</h3>
+    <table class="versions"><thead><tr><th>version</th><th>family</th><th>model file</th>
+    <th>offline metrics (promised)</th><th>online accuracy (measured)</th></tr></thead><tbody></tbody></table>
     <h3>Last 20 registry changes</h3>
     <table class="audit"><thead><tr><th>at</th><th>action</th><th>version</th><th>actor</th><th>after</th></tr>
     </thead><tbody></tbody></table>`;
@@ -140,6 +143,26 @@ function describeRollout(rollouts, experiment) {
     `of ${current.steps.length}, ${current.current_percent}% of traffic; guardrails: ${checks || "none"}.`;
 }
 
+function fillVersions(element, versions, experiment) {
+  // Online accuracy is the experiment's, from labelled feedback: only versions that served have one.
+  const arms = new Map((experiment ? experiment.arms : []).map((arm) => [arm.model_id, arm]));
+  const body = element.querySelector(".versions tbody");
+  body.replaceChildren(...versions.map((v) => {
+    const arm = arms.get(v.model_id);
+    const file = v.artifact ? `${v.artifact.sha256.slice(0, 12)} (${(v.artifact.size_bytes / 1e6).toFixed(1)} MB)` : "";
+    const offline = Object.entries(v.metrics || {}).map(([k, x]) => `${k} ${Number(x).toFixed(3)}`).join(", ");
+    const online = arm && arm.accuracy !== null
+      ? `${arm.accuracy.toFixed(3)} on ${arm.labelled_count} labelled` : "no labelled feedback";
+    const row = document.createElement("tr");
+    for (const value of [v.version, v.algorithm, file, offline || "none", online]) {
+      const cell = document.createElement("td");
+      cell.textContent = value;
+      row.appendChild(cell);
+    }
+    return row;
+  }));
+}
+
 function fillAudit(element, entries, versionOf) {
   const body = element.querySelector(".audit tbody");
   body.replaceChildren(...entries.map((entry) => {
@@ -169,6 +192,7 @@ async function drawModel(name, versions, stats, timeseries, rolloutsDeclared) {
   drawAccuracy(element, experiment, order);
   element.querySelector(".verdict").textContent = verdict(experiment);
   element.querySelector(".rollout").textContent = describeRollout(rollouts, experiment);
+  fillVersions(element, versions, experiment);
   fillAudit(element, audit.entries, new Map(versions.map((v) => [v.model_id, v.version])));
 }
 
