@@ -53,6 +53,12 @@ VERIFICATION_TEXTS = (
 )
 
 
+_LENGTHS: dict[str, Callable[[np.ndarray], float]] = {
+    "l2": lambda values: math.sqrt(values @ values),
+    "l1": lambda values: float(np.abs(values).sum()),
+}
+
+
 class _Unsupported(Exception):
     """The estimator is not a shape the fast path reproduces; the message says why."""
 
@@ -98,15 +104,14 @@ class LinearTextModel:
             values = np.log(values) + 1.0
         if self.idf is not None:
             values *= self.idf[columns]
-        if self.norm == "l2":
-            values /= math.sqrt(values @ values)
-        elif self.norm == "l1":
-            values /= np.abs(values).sum()
+        length = _LENGTHS[self.norm](values) if self.norm else 0.0
+        if length:  # sklearn's normalize leaves a row of norm 0 as it is (only a zero idf makes one)
+            values /= length
         return values @ self.coef_t[columns] + self.intercept
 
 
-def linear_text_model(estimator: Any) -> LinearTextModel:
-    """The fast path's arrays for a supported Pipeline; raises _Unsupported naming what is not."""
+def _steps(estimator: Any) -> tuple[Any, Any, Any]:
+    """(vectorizer, TF-IDF step or None, classifier) of a supported Pipeline; raises _Unsupported."""
     from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
@@ -120,6 +125,12 @@ def linear_text_model(estimator: Any) -> LinearTextModel:
         raise _Unsupported("steps are " + " -> ".join(kind.__name__ for kind in kinds))
     vectorizer, classifier = estimator.steps[0][1], estimator.steps[-1][1]
     tfidf = estimator.steps[1][1] if len(kinds) == 3 else vectorizer if kinds[0] is TfidfVectorizer else None
+    return vectorizer, tfidf, classifier
+
+
+def linear_text_model(estimator: Any) -> LinearTextModel:
+    """The fast path's arrays for a supported Pipeline; raises _Unsupported naming what is not."""
+    vectorizer, tfidf, classifier = _steps(estimator)
     if vectorizer.input != "content":
         raise _Unsupported(f"vectorizer input={vectorizer.input!r} reads files, not the text")
     dtype = np.dtype(vectorizer.dtype)
@@ -130,6 +141,8 @@ def linear_text_model(estimator: Any) -> LinearTextModel:
         raise _Unsupported("coef_ is sparse or not float64")
     if coef.shape[1] != len(vectorizer.vocabulary_):
         raise _Unsupported("coef_ and the vocabulary differ in size")
+    if tfidf is not None and tfidf.norm not in (None, *_LENGTHS):
+        raise _Unsupported(f"norm {tfidf.norm!r} is not l1, l2 or None")
     idf = getattr(tfidf, "idf_", None) if tfidf is not None else None
     if idf is not None and idf.dtype != np.float64:
         raise _Unsupported(f"idf_ dtype {idf.dtype} is not float64")
@@ -178,7 +191,7 @@ def choose_path(estimator: Any, quiet: Callable[[], Any]) -> tuple[LinearTextMod
     """
     try:
         model = linear_text_model(estimator)
-    except (_Unsupported, AttributeError) as why:  # AttributeError: an unfitted step
+    except (_Unsupported, AttributeError, TypeError) as why:  # an unfitted step, an unreadable dtype
         log.info("sklearn model served by the generic path: %s", why)
         return None, GENERIC, str(why)
     try:
@@ -208,6 +221,9 @@ class SklearnPredictor(Predictor):
         self.fast_path_refusal: str | None = None
         self._estimator: Any = None
         self._fast: LinearTextModel | None = None
+        self._has_proba = False
+        self._classes: tuple[str, ...] = ()
+        self._quiet: Callable[[], Any] | None = None
 
     @classmethod
     def from_estimator(cls, estimator: Any, *, fast_path: bool = True) -> SklearnPredictor:
