@@ -10,8 +10,8 @@ one text that validation costs several times the arithmetic. So the usual shape,
 vectorizer (optionally TF-IDF) followed by LogisticRegression, gets a fast path: the same numbers
 computed from the fitted attributes, with no sklearn call per request. It is used only after it has
 matched the estimator's own `predict_proba` on fixed verification texts (`path` says which one
-serves). sklearn itself is imported only when an estimator is bound, so processes that serve no
-sklearn version do not pay for the import.
+serves). sklearn's pipeline, text and linear-model modules are imported only when an estimator is
+bound, so processes that serve no sklearn version do not pay for them.
 """
 
 from __future__ import annotations
