@@ -101,8 +101,8 @@ def check(path: Path, probe_budget_seconds: float) -> CheckedModel:
             raise ArtifactRefused(f"it answered {sentiment.label!r} for the probe text {_shown(text)}")
         if took > probe_budget_seconds:
             raise ArtifactRefused(
-                f"it took {took * 1000:.0f} ms on the probe text {_shown(text)}, over the budget of "
-                f"{probe_budget_seconds * 1000:.0f} ms (ARTIFACT_PROBE_BUDGET_MS)"
+                f"it took {_ms(took)} ms on the probe text {_shown(text)}, over the budget of "
+                f"{_ms(probe_budget_seconds)} ms (ARTIFACT_PROBE_BUDGET_MS)"
             )
         slowest = max(slowest, took)
     return CheckedModel(predictor, labels, load_seconds, memory_bytes(predictor), slowest)
@@ -154,6 +154,12 @@ def memory_bytes(root: Any) -> int:
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:300] if text else "no reason given"
+
+
+def _ms(seconds: float) -> str:
+    """Milliseconds as a person reads them: whole from 10 ms, else three significant digits (0.0042)."""
+    ms = seconds * 1000
+    return f"{ms:.0f}" if ms >= 10 else f"{ms:.3g}"
 
 
 def _shown(text: str) -> str:
