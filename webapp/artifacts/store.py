@@ -2,7 +2,7 @@
 
 Postgres holds them here, as `CHUNK_BYTES` rows of `artifact_chunks`, so every web host and worker
 reads them from the database they already share. A deployment that wants object storage instead
-replaces this class with one of the same three methods over a bucket keyed by sha256
+replaces this class with one of the same two methods over a bucket keyed by sha256
 (docs/models.md, "Storage"); nothing else names the tables.
 """
 

@@ -126,6 +126,12 @@ class PredictorCache:
     def loaded_artifacts(self) -> list[str]:
         return sorted(artifact for algorithm, artifact in self._by_key if algorithm == SKLEARN)
 
+    def artifact_paths(self) -> dict[str, str | None]:
+        """sha256 -> how each loaded model is served: "linear-fast" or "generic" (webapp/inference)."""
+        with self._lock:
+            loaded = [(key[1], predictor) for key, predictor in self._by_key.items() if key[0] == SKLEARN]
+        return {sha256: getattr(predictor, "path", None) for sha256, predictor in sorted(loaded)}
+
     def _build(self, entry: dict[str, Any]) -> Predictor:
         if entry["algorithm"] == SKLEARN:
             return self._load(entry)

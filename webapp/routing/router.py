@@ -111,6 +111,7 @@ class Router:
             "seconds_since_check": round(time.monotonic() - self._last_success, 3) if self._last_success else None,
             "last_error": self._last_error,
             "loaded_artifacts": self._predictors.loaded_artifacts(),
+            "artifact_paths": self._predictors.artifact_paths(),
             "pid": os.getpid(),
         }
 
