@@ -87,6 +87,7 @@ def check(path: Path, probe_budget_seconds: float) -> CheckedModel:
     started = time.perf_counter()
     estimator = load_trusted(path)
     labels = _labels(estimator)
+    _refuse_file_inputs(estimator)
     predictor = SklearnPredictor.from_estimator(estimator)
     load_seconds = time.perf_counter() - started
     slowest = 0.0
@@ -123,6 +124,18 @@ def _labels(estimator: Any) -> tuple[str, ...]:
 
 # Code and classes are shared by every model; following a function would walk into its module.
 _SHARED = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType)
+
+
+def _refuse_file_inputs(estimator: Any) -> None:
+    # A text vectorizer built with input="filename" or "file" would open each request's text as a
+    # path on the server: a served model reads only the text it is given.
+    params = estimator.get_params(deep=True) if hasattr(estimator, "get_params") else {}
+    reading = sorted(name for name, value in params.items() if name.split("__")[-1] == "input" and value != "content")
+    if reading:
+        raise ArtifactRefused(
+            f"it reads its input from files ({', '.join(reading)}); a served model must take the text itself "
+            "(input='content')"
+        )
 
 
 def memory_bytes(root: Any) -> int:
