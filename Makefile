@@ -59,6 +59,7 @@ eval: install-dev
 
 bench: install-dev
 	$(PYTHON) -m bench.throughput
+	$(PYTHON) -m bench.inference_cost
 
 bench-stats: install-dev
 	$(PYTHON) -m bench.stats_refresh
