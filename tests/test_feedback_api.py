@@ -15,6 +15,8 @@ from webapp.extensions import db
 from webapp.feedback.models import Feedback
 from webapp.feedback.schemas import FeedbackRecord
 from webapp.feedback.service import submit_feedback
+from webapp.logpipe.batches import csv_rows
+from webapp.logpipe.wire import FEEDBACK_FIELDS
 from webapp.system.health import check_components
 
 # Neither the interval nor the batch size triggers a shipment while a test runs.
@@ -149,8 +151,9 @@ def test_while_the_broker_is_down_feedback_waits_in_its_own_spool(postgres_url, 
         assert app.test_client().post("/feedback", json=sent).status_code == 202
         app.extensions["feedback_buffer"].flush()
         [spool_file] = (tmp_path / "spool" / "feedback").glob("*.jsonl")
-        spooled_batch = json.loads(json.loads(spool_file.read_text())["payload"])
-        assert spooled_batch["rows"][0][0] == sent["prediction_id"]
+        spooled_batch = json.loads(spool_file.read_text())["payload"]  # the envelope every stream sends
+        assert spooled_batch["fields"] == list(FEEDBACK_FIELDS) and spooled_batch["count"] == 1
+        assert csv_rows(spooled_batch["rows"])[0][0] == sent["prediction_id"]
         with app.app_context():
             after = check_components(app)
 

@@ -37,13 +37,13 @@ def write_batch(payload: dict[str, Any] | str) -> dict[str, int]:
 
 
 @shared_task(name=WRITE_FEEDBACK_TASK, **RETRY_WRITES)
-def write_feedback(payload: str) -> dict[str, int]:
+def write_feedback(payload: dict[str, Any] | str) -> dict[str, int]:
     """Store a batch of feedback; the latest feedback per prediction wins, so redelivery is harmless."""
     return write_feedback_batch(payload).counts()
 
 
 @shared_task(name=WRITE_ERRORS_TASK, **RETRY_WRITES)
-def write_errors(payload: str) -> dict[str, int]:
+def write_errors(payload: dict[str, Any] | str) -> dict[str, int]:
     """Store a batch of failed predictions; each has its own id, so redelivery inserts nothing twice."""
     return write_error_batch(payload).counts()
 

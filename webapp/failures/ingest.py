@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from psycopg2.extras import execute_values
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, TypeAdapter
+from pydantic import AwareDatetime, Field, StringConstraints, TypeAdapter
 
 from ..extensions import db
 from ..logpipe.batches import BatchFormat, decode
@@ -34,12 +34,7 @@ ErrorRow = tuple[
 ]
 
 
-class ErrorBatch(BaseModel):
-    fields: list[str]
-    rows: list[ErrorRow]
-
-
-ERROR_BATCH = BatchFormat("prediction errors", ERROR_FIELDS, ErrorBatch, TypeAdapter(ErrorRow))
+ERROR_BATCH = BatchFormat("prediction errors", ERROR_FIELDS, TypeAdapter(ErrorRow))
 
 
 _INSERT = (
@@ -48,7 +43,7 @@ _INSERT = (
 )
 
 
-def write_error_batch(payload: str | bytes) -> IngestResult:
+def write_error_batch(payload: dict[str, Any] | str | bytes) -> IngestResult:
     """Store a batch as the web process encoded it; a row already stored (a redelivery) is skipped."""
     decoded = decode(payload, ERROR_BATCH)
     with db.engine.begin() as connection:

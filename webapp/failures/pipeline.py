@@ -7,7 +7,7 @@ from typing import Any
 
 from ..ids import new_uuid4
 from ..logpipe.streams import Stream
-from ..logpipe.wire import JsonRows
+from ..logpipe.wire import CsvRows
 from ..tasks import WRITE_ERRORS_TASK
 
 ERROR_FIELDS = (
@@ -20,7 +20,7 @@ ERROR_FIELDS = (
     "error_class",
     "created_at",
 )
-ERROR_ROWS = JsonRows(ERROR_FIELDS)
+ERROR_ROWS = CsvRows(ERROR_FIELDS)
 encode_error_batch = ERROR_ROWS.encode
 
 # Spooled apart from prediction logs and feedback, under SPOOL_DIR/errors.
@@ -30,6 +30,7 @@ ERRORS = Stream(
     spool_subdir="errors",
     encode_record=ERROR_ROWS.row,
     encode_batch=ERROR_ROWS.batch,
+    serializer="msgpack",
 )
 
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 from psycopg2.extras import execute_values
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, TypeAdapter
+from pydantic import AwareDatetime, Field, StringConstraints, TypeAdapter
 
 from ..extensions import db
 from ..logpipe.batches import BatchFormat, decode
@@ -44,15 +44,10 @@ WHERE feedback.received_at <= EXCLUDED.received_at
 """
 
 
-class FeedbackBatch(BaseModel):
-    fields: list[str]
-    rows: list[FeedbackRow]
+FEEDBACK_BATCH = BatchFormat("feedback", FEEDBACK_FIELDS, TypeAdapter(FeedbackRow))
 
 
-FEEDBACK_BATCH = BatchFormat("feedback", FEEDBACK_FIELDS, FeedbackBatch, TypeAdapter(FeedbackRow))
-
-
-def write_feedback_batch(payload: str | bytes) -> IngestResult:
+def write_feedback_batch(payload: dict[str, Any] | str | bytes) -> IngestResult:
     """Store a batch as the web process encoded it; the latest feedback per prediction wins."""
     decoded = decode(payload, FEEDBACK_BATCH)
     refused = list(decoded.refused)

@@ -6,11 +6,12 @@ from ..logpipe.streams import Stream
 from ..logpipe.wire import FEEDBACK_ROWS
 from ..tasks import WRITE_FEEDBACK_TASK
 
-# Spooled apart from prediction logs, under SPOOL_DIR/feedback; its batches are JSON rows (`wire.JsonRows`).
+# Spooled apart from prediction logs, under SPOOL_DIR/feedback; its batches are format-2 envelopes (`wire.CsvRows`).
 FEEDBACK = Stream(
     name="feedback",
     task=WRITE_FEEDBACK_TASK,
     spool_subdir="feedback",
     encode_record=FEEDBACK_ROWS.row,
     encode_batch=FEEDBACK_ROWS.batch,
+    serializer="msgpack",
 )

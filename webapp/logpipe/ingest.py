@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from ..extensions import db
 from ..models import QuarantinedBatch
+from .batches import BatchRefused, check_envelope
 from .isolate import REFUSED, Refusal, RowsMisread, quarantine_rows, row_key, store_isolating
 from .pacing import SLICE_BYTES, CopyPacer
 from .wire import LOG_BATCH_FORMAT, STORED_LOG_FIELDS, encode_log_batch, quoted
@@ -44,10 +45,6 @@ FORMAT_1_REFUSED = (
     "a format-1 batch: this worker reads format-2 envelopes only, and a requeue refuses it again "
     "(docs/pipeline.md#upgrading-from-format-1)"
 )
-
-
-class BatchRefused(Exception):
-    """The batch cannot be stored as it is; it goes to quarantine."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +86,7 @@ def write_prediction_logs(records: list[dict[str, Any]]) -> IngestResult:
 
 def _store(envelope: Any, pacer: CopyPacer | None = None) -> IngestResult:
     try:
-        batch_id, count = _checked(envelope)
+        batch_id, count = check_envelope(envelope, STORED_LOG_FIELDS)
         try:
             inserted = _insert_copy(batch_id, count, pacer.source(envelope["rows"]) if pacer else None, envelope)
         except REFUSED:
@@ -100,21 +97,6 @@ def _store(envelope: Any, pacer: CopyPacer | None = None) -> IngestResult:
         if pacer is not None:
             pacer.finished()
     return IngestResult(received=count, inserted=inserted, rejected=0)
-
-
-def _checked(envelope: Any) -> tuple[uuid.UUID, int]:
-    """The envelope's batch id and row count, once its shape is what this worker reads."""
-    if not isinstance(envelope, dict) or envelope.get("format") != LOG_BATCH_FORMAT:
-        raise BatchRefused(f"not a format-{LOG_BATCH_FORMAT} batch")
-    if envelope.get("fields") != list(STORED_LOG_FIELDS):
-        raise BatchRefused(f"fields {envelope.get('fields')}, expected {list(STORED_LOG_FIELDS)}")
-    count, rows = envelope.get("count"), envelope.get("rows")
-    if not isinstance(count, int) or count < 1 or not isinstance(rows, str):
-        raise BatchRefused("count must be a positive integer and rows a CSV text")
-    try:
-        return uuid.UUID(str(envelope.get("batch_id"))), count
-    except ValueError as exc:
-        raise BatchRefused(f"batch_id: {exc}") from exc
 
 
 def _insert_copy(batch_id: uuid.UUID, count: int, source: io.IOBase | None, envelope: dict[str, Any]) -> int:

@@ -1,6 +1,6 @@
-"""The batch formats between web processes and workers, and the prediction-log stream's declaration.
+"""The one batch format between web processes and workers, and the prediction-log stream's declaration.
 
-Prediction logs travel as an envelope around rows already in the form Postgres' COPY reads:
+Every stream's batches travel as an envelope around rows already in the CSV form Postgres' COPY reads:
 
     {"format": 2, "batch_id": "<uuid>", "fields": [...], "count": N, "rows": "<CSV text>"}
 
@@ -16,14 +16,14 @@ GIL long enough for the answers served meanwhile to wait (docs/benchmarks.md).
 `batch_id` is derived from the batch's rows, so a batch re-sent from the spool, or redelivered by
 the broker, carries the same id and the worker's ledger skips it whole.
 
-Feedback and failure records travel as one compact JSON string `{"fields": [...], "rows": [[...], ...]}`
-(`JsonRows`), each row in its fields' order, made on the request thread like a log row. The format-1
-JSON batches of prediction logs are no longer read: the worker quarantines them whole (`ingest.py`).
+Feedback and failure records travel in the same envelope (`CsvRows`, declared with their fields
+beside their streams), each row made on the request thread like a log row; their worker reads the
+rows back and validates them one by one (`batches.py`). The format-1 JSON batches of prediction logs
+are no longer read: the worker quarantines them whole (`ingest.py`).
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +70,7 @@ def log_row(record: dict[str, Any]) -> str:
     accepts is empty, and a row read back for isolation cannot tell the two apart); numbers go as
     Python writes them.
     """
+    # `csv_line`'s rules, inlined: building its list of values first made every /predict slower.
     fields = []
     for field in LOG_FIELDS:
         value = record.get(field)
@@ -83,21 +84,40 @@ def log_row(record: dict[str, Any]) -> str:
     return ",".join(fields) + "\n"
 
 
+def csv_line(values: list[Any]) -> str:
+    """Values as one CSV line, as `log_row` makes them: texts quoted, None and "" empty (NULL),
+    numbers as Python writes them."""
+    fields = []
+    for value in values:
+        if value is None:
+            fields.append("")
+        elif value.__class__ is str:
+            fields.append(quoted(value) if value else "")
+        else:
+            fields.append(str(value))
+    return ",".join(fields) + "\n"
+
+
 def quoted(text: str) -> str:
     """One CSV field that COPY reads back as exactly `text`."""
     return '"' + text.replace('"', '""') + '"'
 
 
-def encode_log_rows(rows: list[str]) -> dict[str, Any]:
-    """Rows made by `log_row` as one format-2 envelope."""
+def envelope(fields: tuple[str, ...], rows: list[str]) -> dict[str, Any]:
+    """CSV lines in `fields` order as one format-2 envelope, its id derived from its rows."""
     text = "".join(rows)
     return {
         "format": LOG_BATCH_FORMAT,
         "batch_id": str(uuid.uuid5(_BATCH_NAMESPACE, text)),
-        "fields": list(STORED_LOG_FIELDS),
+        "fields": list(fields),
         "count": len(rows),
         "rows": text,
     }
+
+
+def encode_log_rows(rows: list[str]) -> dict[str, Any]:
+    """Rows made by `log_row` as one format-2 envelope."""
+    return envelope(STORED_LOG_FIELDS, rows)
 
 
 def encode_log_batch(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -106,25 +126,25 @@ def encode_log_batch(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class JsonRows:
-    """The JSON batch format of feedback and failure records: `{"fields": [...], "rows": [[...], ...]}`."""
+class CsvRows:
+    """A stream whose record is a dict keyed by `fields`: each a CSV line, batches format-2 envelopes."""
 
     fields: tuple[str, ...]
 
-    def row(self, record: dict[str, Any]) -> list[Any]:
-        """A record (a dict keyed by `fields`) as its row, made on the request thread."""
-        return [record.get(field) for field in self.fields]
+    def row(self, record: dict[str, Any]) -> str:
+        """A record as its CSV line, made on the request thread."""
+        return csv_line([*map(record.get, self.fields)])
 
-    def batch(self, rows: list[list[Any]]) -> str:
-        """Rows made by `row` as one batch, the task's single argument."""
-        return json.dumps({"fields": self.fields, "rows": rows}, separators=(",", ":"))
+    def batch(self, rows: list[str]) -> dict[str, Any]:
+        """Lines made by `row` as one envelope, the task's single argument."""
+        return envelope(self.fields, rows)
 
-    def encode(self, records: list[dict[str, Any]]) -> str:
+    def encode(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         """Records as one batch: for tools and tests."""
         return self.batch([self.row(record) for record in records])
 
 
-FEEDBACK_ROWS = JsonRows(FEEDBACK_FIELDS)
+FEEDBACK_ROWS = CsvRows(FEEDBACK_FIELDS)
 encode_feedback_batch = FEEDBACK_ROWS.encode
 
 PREDICTION_LOGS = Stream(
