@@ -29,7 +29,7 @@ def register(app: Flask, version: str, name: str = "sentiment") -> dict:
 def test_register_answers_the_same_shape_as_the_rest_api(app, client):
     created = register(app, "1.0.0")
     assert created["status"] == "inactive" and created["algorithm"] == "textblob-basic"
-    assert client.get(f"/models/{created['model_id']}").get_json() == created
+    assert client.get("/models").get_json() == [created]
 
 
 def test_models_list_shows_each_version_in_json_and_as_a_table(app):

@@ -68,7 +68,11 @@ def test_listing_is_a_plain_list_that_pages_with_a_total_count(client):
 
 def test_get_one_version_by_id(client):
     created = register(client)
-    assert client.get(f"/models/{created['model_id']}").get_json() == created
+    # One version also shows its online accuracy from feedback, beside the offline metrics.
+    assert client.get(f"/models/{created['model_id']}").get_json() == {
+        **created,
+        "online": {"accuracy": None, "labelled": 0},
+    }
     assert client.get(f"/models/{uuid.uuid4()}").status_code == 404
     assert client.get("/models/not-a-uuid").status_code == 404
 

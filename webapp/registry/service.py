@@ -32,22 +32,41 @@ from .splits import rebalancing
 OnCommit = Callable[[], None]
 
 
+class Change:
+    """What the body of a registry change found: by default a change; `unchanged()` when it asks for
+    the state that already holds (the same percent, the same split, a second delete)."""
+
+    def __init__(self) -> None:
+        self.changed = True
+
+    def unchanged(self) -> None:
+        self.changed = False
+
+
 @contextmanager
-def registry_change(on_commit: OnCommit | None) -> Iterator[None]:
-    """Lock the registry, bump the config version, commit; then let routing know."""
+def registry_change(on_commit: OnCommit | None) -> Iterator[Change]:
+    """Lock the registry; if the body changed it, bump the config version; commit; let routing know.
+
+    A request for the state that already holds is a no-op: no new config version (a split's ETag
+    stays), no epoch, no audit entry, and routing is not told. What else the caller's transaction
+    holds still commits.
+    """
+    change = Change()
     try:
-        db.session.execute(
-            update(RoutingState)
-            .where(RoutingState.id == 1)
-            .values(version=RoutingState.version + 1, changed_at=utcnow())
-        )
-        yield
-        record_splits()  # the experiments' allocation epochs, in the same transaction
+        db.session.execute(select(RoutingState.id).where(RoutingState.id == 1).with_for_update())
+        yield change
+        if change.changed:
+            db.session.execute(
+                update(RoutingState)
+                .where(RoutingState.id == 1)
+                .values(version=RoutingState.version + 1, changed_at=utcnow())
+            )
+            record_splits()  # the experiments' allocation epochs, in the same transaction
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
-    if on_commit is not None:
+    if change.changed and on_commit is not None:
         on_commit()
 
 
@@ -114,11 +133,14 @@ def register_version(request: RegisterModel, on_commit: OnCommit | None = None) 
 
 def activate(model_id: str, percent: Decimal, on_commit: OnCommit | None = None) -> ModelVersion:
     """Give a version `percent` of its model's traffic; 409 if the model's total would pass 100."""
-    with registry_change(on_commit):
+    with registry_change(on_commit) as change:
         version = get_version(model_id)
         if version.status == "archived":
             raise Conflict(f"model {model_id} is archived and cannot be activated")
         require_model(version)
+        if version.status == "active" and version.traffic_percent == percent:
+            change.unchanged()
+            return version
         others = db.session.scalars(
             select(ModelVersion).where(
                 ModelVersion.name == version.name, ModelVersion.status == "active", ModelVersion.id != version.id
@@ -152,10 +174,13 @@ def activate(model_id: str, percent: Decimal, on_commit: OnCommit | None = None)
 
 def deactivate(model_id: str, on_commit: OnCommit | None = None) -> ModelVersion:
     """Take a version out of routing: status inactive, traffic 0."""
-    with registry_change(on_commit):
+    with registry_change(on_commit) as change:
         version = get_version(model_id)
         if version.status == "archived":
             raise Conflict(f"model {model_id} is archived")
+        if version.status == "inactive":
+            change.unchanged()
+            return version
         before = state(version)
         with rebalancing(version.name):
             version.status, version.traffic_percent = "inactive", Decimal(0)
@@ -165,14 +190,16 @@ def deactivate(model_id: str, on_commit: OnCommit | None = None) -> ModelVersion
 
 def archive(model_id: str, on_commit: OnCommit | None = None) -> ModelVersion:
     """Delete from the listings; prediction logs and statistics are kept. Only inactive versions."""
-    with registry_change(on_commit):
+    with registry_change(on_commit) as change:
         version = get_version(model_id)
         if version.status == "active":
             raise Conflict(
                 f"model {model_id} is active at {weight_number(version.traffic_percent)}%; deactivate it first",
                 {"status": version.status, "traffic_percent": weight_number(version.traffic_percent)},
             )
-        if version.status != "archived":
+        if version.status == "archived":
+            change.unchanged()
+        else:
             before = state(version)
             # An archived version leaves routing entirely, shadow traffic included.
             version.status, version.archived_at, version.shadow_percent = "archived", utcnow(), Decimal(0)
@@ -182,12 +209,15 @@ def archive(model_id: str, on_commit: OnCommit | None = None) -> ModelVersion:
 
 def set_shadow(model_id: str, percent: Decimal, on_commit: OnCommit | None = None) -> ModelVersion:
     """Mirror `percent` of the name's routed requests to this version (0 stops); it need not be active."""
-    with registry_change(on_commit):
+    with registry_change(on_commit) as change:
         version = get_version(model_id)
         if version.status == "archived":
             raise Conflict(f"model {model_id} is archived and cannot shadow traffic")
         if percent > 0:
             require_model(version)
+        if version.shadow_percent == percent:
+            change.unchanged()
+            return version
         before = {"shadow_percent": weight_number(version.shadow_percent)}
         version.shadow_percent = percent
         record("shadow", version.name, version.id, before, {"shadow_percent": weight_number(percent)})

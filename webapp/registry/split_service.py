@@ -49,8 +49,8 @@ def set_split(
     on_commit: OnCommit | None = None,
 ) -> SplitView:
     """Make `weights` the whole split of `name`, moving the fewest slots; 412 if `if_match` is stale."""
-    with registry_change(on_commit):
-        before = current_version() - 1  # registry_change has bumped it, under its lock
+    with registry_change(on_commit) as change:
+        before = current_version()  # under registry_change's lock
         if if_match is not None and str(before) not in if_match:
             raise PreconditionFailed(
                 f"the split of {name!r} changed since it was read (config version {before} now)",
@@ -58,6 +58,9 @@ def set_split(
             )
         versions = {version.version: version for version in _versions_of(name)}
         _check_named(name, weights, versions)
+        if _holds(weights, versions):
+            change.unchanged()
+            return read_split(name)
         before = _snapshot(name)
         with rebalancing(name):
             now = utcnow()
@@ -72,6 +75,12 @@ def set_split(
                     version.status, version.traffic_percent = "inactive", Decimal(0)
         record("split", name, None, before, _snapshot(name))
     return read_split(name)
+
+
+def _holds(weights: Mapping[str, Decimal], versions: Mapping[str, ModelVersion]) -> bool:
+    """Whether `weights` is the split already served: the same active versions at the same percents."""
+    active = {label: version.traffic_percent for label, version in versions.items() if version.status == "active"}
+    return active == dict(weights)
 
 
 def _snapshot(name: str) -> dict:
