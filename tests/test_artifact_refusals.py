@@ -159,14 +159,15 @@ def test_a_hostile_file_is_refused_and_its_payload_never_runs(app, client, monke
     model_id = register_sklearn(client)
     before = held(app)
     response = put_file(client, model_id, fixture.read_bytes())
+    assert not marker.exists(), "uploading the file ran its payload"
     assert response.status_code == 422, response.get_json()
     assert_plain_words(error_message(response))
     if fixture.suffix == ".skops":
         assert "outside the trust list: builtins.exec" in error_message(response)
+    assert held(app) == before
     with pytest.raises(ArtifactRefused):
         load_trusted(fixture)
-    assert held(app) == before
-    assert not marker.exists()
+    assert not marker.exists(), "loading the file ran its payload"
 
 
 LOAD_DELIBERATELY = {
