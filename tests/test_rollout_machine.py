@@ -85,10 +85,14 @@ def test_a_large_observed_drop_on_few_labels_is_not_yet_significant():
     assert decision.action == m.ADVANCE
 
 
+# The ratio on its own: the arms here are near 1 ms, under the default 10 ms an increase must exceed.
+RATIO_ONLY = replace(PLAN, guardrails=m.Guardrails(min_latency_increase_ms=0))
+
+
 def test_a_candidate_twice_as_slow_rolls_back_on_the_bound_of_its_p95_ratio():
     # 1,000 latencies each: the candidate's p95 is at least its 93.6th percentile and the baseline's
     # at most its 96.4th (binomial order statistics, 97.5% each): 2 x exp(0.35 x (1.522 - 1.799)) = 1.81.
-    decision = m.decide(PLAN, running(2), snapshot(candidate=arm(slowness=2.0)), START)
+    decision = m.decide(RATIO_ONLY, running(2), snapshot(candidate=arm(slowness=2.0)), START)
     assert decision.action == m.ROLLBACK
     check = next(c for c in decision.checks if c.name == "p95_latency_ratio")
     assert (check.limit, check.breached) == (1.5, True)
@@ -98,14 +102,14 @@ def test_a_candidate_twice_as_slow_rolls_back_on_the_bound_of_its_p95_ratio():
 
 def test_a_candidate_slower_within_what_the_sample_explains_does_not_roll_back():
     # A point p95 ratio of 1.6 is over the limit, but on 1,000 latencies its bound is 1.6 x 0.906 = 1.45.
-    decision = m.decide(PLAN, running(1), snapshot(candidate=arm(slowness=1.6)), LATER)
+    decision = m.decide(RATIO_ONLY, running(1), snapshot(candidate=arm(slowness=1.6)), LATER)
     check = next(c for c in decision.checks if c.name == "p95_latency_ratio")
     assert decision.action == m.ADVANCE
     assert check.value == pytest.approx(1.45, abs=0.04) and not check.breached
 
 
 def test_latency_is_not_judged_on_too_few_candidate_requests():
-    decision = m.decide(PLAN, running(1), snapshot(candidate=arm(requests=99, slowness=9.0)), LATER)
+    decision = m.decide(RATIO_ONLY, running(1), snapshot(candidate=arm(requests=99, slowness=9.0)), LATER)
     assert decision.action == m.ADVANCE
 
 

@@ -128,7 +128,7 @@ def test_significantly_worse_accuracy_rolls_back_with_its_numbers(app, client, v
 
 
 def test_a_slow_candidate_rolls_back_on_p95_latency(client, app, versions):
-    rollout = start(client, steps=[10, 100])
+    rollout = start(client, steps=[10, 100], guardrails={"min_latency_increase_ms": 1})
     seed(app, versions["1.0.0"], requests=1000, p95=2.0)
     seed(app, versions["2.0.0"], requests=500, p95=4.0)
     assert [o.action for o in evaluate(app)] == ["rollback"]

@@ -8,10 +8,10 @@ import pytest
 
 from tests.apps import make_settings, shutdown
 from tests.http_client import call, reachable
-from tests.support import CeleryWorker, GunicornServer, free_port, wait_for
+from tests.support import CeleryWorker, GunicornServer, free_port, unavailable, wait_for
 from tests.traffic import sessions_where
 from webapp import create_app
-from webapp.cli.datasets import load_labelled_sets
+from webapp.cli.datasets import DataDirMissing, load_labelled_sets
 from webapp.cli.replay_traffic import ReplayPlan, replay
 
 pytestmark = pytest.mark.slow
@@ -41,7 +41,11 @@ def sender(postgres_url, redis_url, broker_url, tmp_path):
 
 @pytest.fixture(scope="module")
 def texts():
-    sets = load_labelled_sets()
+    """The shared human-rated sets: a missing directory skips here, and fails under CI=true."""
+    try:
+        sets = load_labelled_sets()
+    except DataDirMissing as exc:
+        unavailable(f"the human-rated sentiment sets ({exc})", "set SENTIMENT_DATA_DIR to /work/shared/data/sentiment")
     return sets["amazon"] + sets["tweets"]
 
 
@@ -90,21 +94,23 @@ def test_a_less_accurate_candidate_is_rolled_back_at_its_first_step(sender, serv
     assert [(v["version"], v["traffic_percent"]) for v in split["versions"]] == [("1.0.0", 100)]
 
 
-def test_a_more_accurate_candidate_completes_step_by_step(sender, service, texts):
-    register_two(service, {})  # 2.0.0: textblob-advanced, the more accurate family
-    plan = {
-        "candidate": "2.0.0", "steps": [50, 100], "step_seconds": 1, "min_requests_per_step": 100,
-        # The advanced family reads more of each text; latency is not what this test judges.
-        "guardrails": {"max_p95_latency_ratio": 20},
-    }  # fmt: skip
+def test_the_seeds_upgrade_completes_with_the_default_guardrails(sender, service, texts):
+    # 2.0.0 is textblob-advanced: more accurate, and a fraction of a millisecond slower per request,
+    # which the default latency guardrail (1.5x AND 10 ms more) lets through.
+    register_two(service, {})
+    plan = {"candidate": "2.0.0", "steps": [25, 50, 100], "step_seconds": 1, "min_requests_per_step": 100,
+            "guardrails": {"max_accuracy_drop": 0.02}}  # fmt: skip
     rollout = ok(service, "POST", "/models/sentiment/rollouts", plan, 201)
-    replay(texts[:800], ReplayPlan(url=service, rate=RATE, users=400, feedback=True))
-    body = evaluate_with_worker(sender, service, rollout["id"])
-    assert (body["state"], body["step_index"], body["current_percent"]) == ("running", 1, 100), body
-    replay(texts[800:1400], ReplayPlan(url=service, rate=RATE, users=400, feedback=True))
-    body = evaluate_with_worker(sender, service, rollout["id"])
-    assert body["state"] == "completed", body
-    assert [event["action"] for event in body["history"]] == ["start", "advance", "complete"]
+    batches = [texts[:700], texts[700:1100], texts[1100:1400]]  # >= 100 candidate requests at 25%, 50%, 100%
+    for step, batch in enumerate(batches):
+        replay(batch, ReplayPlan(url=service, rate=RATE, users=400, feedback=True))
+        body = evaluate_with_worker(sender, service, rollout["id"])
+        assert body["state"] == ("completed" if step == 2 else "running"), body
+    assert [event["action"] for event in body["history"]] == ["start", "advance", "advance", "complete"]
+    latency = next(check for check in body["guardrails"] if check["name"] == "p95_latency_ratio")
+    assert latency["value"] is not None and not latency["breached"], latency  # judged, on 100+ requests
+    accuracy = next(check for check in body["guardrails"] if check["name"] == "accuracy_drop")
+    assert accuracy["value"] is not None and not accuracy["breached"], accuracy
     split = ok(service, "GET", "/models/sentiment/split")
     assert [(v["version"], v["traffic_percent"], v["slots"]) for v in split["versions"]] == [("2.0.0", 100, 10_000)]
 

@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from ..rollouts.evaluate import Outcome, evaluate_all
+from ..rollouts.guardrails import DEFAULT_LATENCY_RATIO, DEFAULT_MIN_LATENCY_INCREASE_MS
 from ..rollouts.present import rollout_out
 from ..rollouts.schemas import RolloutOut, RolloutRequest
 from ..rollouts.service import abort_rollout, get_rollout, list_rollouts, pause_rollout, resume_rollout, start_rollout
@@ -46,14 +47,19 @@ def _outcome_lines(outcomes: list[Outcome]) -> Iterator[str]:
 @click.option("--step-seconds", type=float, default=300.0, show_default=True)
 @click.option("--min-requests-per-step", type=int, default=200, show_default=True)
 @click.option("--max-accuracy-drop", type=float, default=0.02, show_default=True)
-@click.option("--max-p95-latency-ratio", type=float, default=1.5, show_default=True)
+@click.option("--max-p95-latency-ratio", type=float, default=DEFAULT_LATENCY_RATIO, show_default=True)
+@click.option("--min-latency-increase-ms", type=float, default=DEFAULT_MIN_LATENCY_INCREASE_MS, show_default=True,
+              help="The ratio counts only when the p95 is also this many ms over the baseline's.")  # fmt: skip
+@click.option("--max-p95-latency-ms", type=float, default=None, help="An absolute p95 budget in ms.")
 @click.option("--max-error-rate", type=float, default=None)
 @click.option("--min-mean-reward", type=float, default=None)
 @ops_command
 def start_command(name, candidate, baseline, steps, step_seconds, min_requests_per_step, max_accuracy_drop,
-                  max_p95_latency_ratio, max_error_rate, min_mean_reward, as_json: bool) -> None:  # fmt: skip
+                  max_p95_latency_ratio, min_latency_increase_ms, max_p95_latency_ms, max_error_rate,
+                  min_mean_reward, as_json: bool) -> None:  # fmt: skip
     """Start a rollout of NAME's --candidate; its first step takes effect at once."""
     guardrails = {"max_accuracy_drop": max_accuracy_drop, "max_p95_latency_ratio": max_p95_latency_ratio,
+                  "min_latency_increase_ms": min_latency_increase_ms, "max_p95_latency_ms": max_p95_latency_ms,
                   "max_error_rate": max_error_rate, "min_mean_reward": min_mean_reward}  # fmt: skip
     fields = {"candidate": candidate, "baseline": baseline, "steps": _percents(steps), "step_seconds": step_seconds,
               "min_requests_per_step": min_requests_per_step, "guardrails": guardrails}  # fmt: skip

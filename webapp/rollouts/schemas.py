@@ -10,10 +10,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from ..schemas import Percent, RequestModel, SemVer, weight_number
+from .guardrails import DEFAULT_LATENCY_RATIO, DEFAULT_MIN_LATENCY_INCREASE_MS
 
 RolloutState = Literal["running", "paused", "rolled_back", "completed", "aborted"]
 DEFAULT_STEPS = (1, 5, 25, 50, 100)
 Ratio = Annotated[float, Field(ge=0, le=1)]
+Milliseconds = Annotated[float, Field(ge=0, le=3_600_000)]
 
 
 class GuardrailsIn(RequestModel):
@@ -21,7 +23,16 @@ class GuardrailsIn(RequestModel):
         default=None, description="Candidate errors per request; reported as not measured (see docs/rollouts.md)"
     )
     max_p95_latency_ratio: Annotated[float, Field(gt=0, le=1000)] | None = Field(
-        default=1.5, description="Candidate p95 latency over the baseline's; null switches it off"
+        default=DEFAULT_LATENCY_RATIO,
+        description="Candidate p95 latency over the baseline's, judged together with min_latency_increase_ms; "
+        "null switches it off",
+    )
+    min_latency_increase_ms: Milliseconds | None = Field(
+        default=DEFAULT_MIN_LATENCY_INCREASE_MS,
+        description="The ratio breaches only when the candidate's p95 is also this many ms over the baseline's",
+    )
+    max_p95_latency_ms: Milliseconds | None = Field(
+        default=None, description="An absolute budget for the candidate's p95 latency in ms; off by default"
     )
     max_accuracy_drop: Ratio | None = Field(
         default=0.02, description="Roll back when the sequential CI of (candidate - baseline) lies below -this"
