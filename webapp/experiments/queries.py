@@ -12,7 +12,8 @@ from ..errors import NotFound
 from ..extensions import db
 from ..models import ModelStats, ModelVersion, StatsCursor
 from ..statistics import frequentist as st
-from .analysis import ArmData, ExperimentData
+from .data import ArmData, ExperimentData
+from .epoch_outcomes import epoch_samples
 from .epochs import Epoch, current_epoch
 from .models import AllocationCount, AllocationUser, ConfusionCell, OutcomeStats
 
@@ -21,34 +22,41 @@ MIN_RATE_SPAN_SECONDS = 60
 
 
 def experiment_data(model_name: str) -> ExperimentData:
-    """The current epoch's arms of `model_name` with their traffic and outcome totals."""
+    """The arms of `model_name` (its current split, and every version with routed traffic) with their totals."""
     versions = {v.id: v for v in db.session.scalars(select(ModelVersion).where(ModelVersion.name == model_name))}
     if not versions:
         raise NotFound(f"no model named {model_name!r}")
     epoch = current_epoch(model_name)
     cursor = db.session.get(StatsCursor, 1)
     refreshed_at = cursor.refreshed_at if cursor else None
-    if epoch is None:
+    history = _routed_by_config_version(list(versions))
+    weights = dict(epoch.weights) if epoch else {}
+    for model_id, routed in history.items():
+        if model_id not in weights and versions[model_id].status != "archived" and sum(routed.values()) > 0:
+            weights[model_id] = 0.0  # out of the split now, but its data stays in the experiment
+    if not weights:
         return ExperimentData(model_name, [], None, None, refreshed_at)
-    ids = list(epoch.weights)
-    routed, users = _routed(epoch, ids), _sticky_users(epoch, ids)
+    ids = list(weights)
+    routed = _routed(epoch, ids) if epoch else {}
+    users = _sticky_users(epoch, ids) if epoch else {}
     stats = {row.model_id: row for row in db.session.scalars(select(ModelStats).where(ModelStats.model_id.in_(ids)))}
     outcomes = {
         row.model_id: row for row in db.session.scalars(select(OutcomeStats).where(OutcomeStats.model_id.in_(ids)))
     }
-    confusion, history = _confusion(ids), _routed_by_config_version(ids)
+    confusion = _confusion(ids)
     arms = [
         replace(
             _arm(versions[model_id], percent, stats.get(model_id), outcomes.get(model_id), confusion.get(model_id, {}),
                  routed.get(model_id, (0, 0)), users.get(model_id, 0)),
             routed_by_config_version=history.get(model_id, {}),
+            routed_total=sum(history.get(model_id, {}).values()),
         )
-        for model_id, percent in epoch.weights.items()
-        if model_id in versions
+        for model_id, percent in weights.items()
     ]  # fmt: skip
     return ExperimentData(
-        model_name, arms, (epoch.first, epoch.last), _feedback_per_hour(list(outcomes.values())), refreshed_at
-    )
+        model_name, arms, (epoch.first, epoch.last) if epoch else None, _feedback_per_hour(list(outcomes.values())),
+        refreshed_at, epoch_samples(model_name, {model_id: versions[model_id].version for model_id in ids}),
+    )  # fmt: skip
 
 
 def _routed(epoch: Epoch, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, int]]:

@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 from ..schemas import QueryModel, SemVer, WeightOut
 
 Metric = Literal["accuracy", "mean_reward", "latency"]
-Status = Literal["winner", "no_difference_yet", "srm", "insufficient_data"]
+Status = Literal["winner", "no_meaningful_difference", "no_difference_yet", "srm", "insufficient_data"]
+DEFAULT_MDE = 0.05  # the smallest accuracy (or reward) difference worth having, absolute
 
 
 class ExperimentQuery(QueryModel):
@@ -18,16 +19,19 @@ class ExperimentQuery(QueryModel):
         default=None, description="Compare against this version (default: earliest activated)"
     )
     mde: Annotated[float, Field(ge=0.001, lt=1)] = Field(
-        default=0.05, description="Minimum detectable accuracy difference for the power estimate (absolute)"
+        default=DEFAULT_MDE,
+        description="The smallest difference worth having (absolute): the power estimate's target, and the "
+        "equivalence margin (a confidence sequence inside ±mde decides no_meaningful_difference)",
     )
 
 
 class ArmOut(BaseModel):
     model_version: str
     model_id: str
-    traffic_percent: int = Field(description="Its share of the split in the current epoch")
+    traffic_percent: WeightOut = Field(description="Its share of the split in the current epoch (0: not in it)")
     request_count: int = Field(description="Every prediction it served")
     routed_in_epoch: int = Field(description="Sticky and random predictions in the current epoch")
+    routed_total: int = Field(default=0, description="Sticky and random predictions in every epoch")
     routed_by_config_version: dict[str, int] = Field(
         description="Sticky and random predictions per routing-config version: every allocation epoch"
     )
@@ -49,7 +53,13 @@ class ComparisonOut(BaseModel):
     model_version: str
     baseline_version: str
     metric: Metric
-    baseline_value: float
+    estimate: Literal["stratified", "pooled"] = Field(
+        description="stratified: per allocation epoch, combined (accuracy and reward, from routed predictions); "
+        "pooled: over all the version's observations (latency, or outcomes the log no longer holds)"
+    )
+    observations: int = Field(description="Observations of this version behind the comparison")
+    baseline_observations: int = Field(description="Observations of the baseline behind the comparison")
+    baseline_value: float = Field(description="The baseline's mean, over the same epochs and weights when stratified")
     value: float
     difference: float = Field(description="value - baseline_value")
     relative_lift: float | None = Field(description="difference / baseline_value")
@@ -57,7 +67,12 @@ class ComparisonOut(BaseModel):
     p_value: float = Field(description="Fixed-horizon: valid for one look at a sample size fixed in advance")
     sequential_ci: list[float] = Field(description="95% confidence sequence: valid at every look")
     sequential_p_value: float = Field(description="Always-valid p-value: valid at every look")
-    significant: bool = Field(description="sequential_p_value < 0.05")
+    adjusted_p_value: float = Field(description="sequential_p_value corrected for multiplicity (Holm)")
+    adjusted_sequential_ci: list[float] = Field(
+        description="The confidence sequence at 0.05 / m for m challengers (Bonferroni); sequential_ci when m = 1"
+    )
+    significant: bool = Field(description="adjusted_p_value < 0.05")
+    equivalent: bool = Field(description="adjusted_sequential_ci lies inside ±mde: no difference worth having")
 
 
 class SrmOut(BaseModel):
@@ -83,6 +98,17 @@ class DecisionOut(BaseModel):
     status: Status
     metric: Metric | None
     reason: str
+    can_stop: bool = Field(
+        default=False, description="The answer will not change: a winner, or no difference worth having"
+    )
+
+
+class MultiplicityOut(BaseModel):
+    method: Literal["holm"]
+    description: str
+    comparisons: dict[str, int] = Field(
+        description="Per metric, how many challengers are compared with the baseline (m)"
+    )
 
 
 class AllocationOut(BaseModel):
@@ -153,6 +179,7 @@ class Experiment(BaseModel):
     allocation: AllocationOut | None = Field(
         default=None, description="A running bandit or rollout moving the weights; null while the split is fixed"
     )
+    multiplicity: MultiplicityOut | None = Field(default=None, description="How several challengers are corrected for")
     stratified: StratifiedOut | None = Field(
         default=None,
         description="While a bandit runs or after one ran: the differences corrected for the changing allocation",

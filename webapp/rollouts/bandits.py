@@ -17,12 +17,14 @@ from sqlalchemy.exc import IntegrityError
 
 from ..audit.trail import record
 from ..errors import Conflict, NotFound, ValidationFailed
+from ..experiments.epoch_outcomes import epoch_samples
 from ..experiments.models import OutcomeStats
 from ..extensions import db
 from ..models import ModelVersion, utcnow
 from ..registry.service import OnCommit
 from ..registry.split_service import set_split
 from ..schemas import weight_number
+from ..statistics.stratified import standardized_rates
 from .models import Bandit, Rollout
 from .schemas import BanditOut, BanditRequest
 from .thompson import floored_percents, thompson_weights
@@ -96,7 +98,7 @@ def update_bandit(bandit_id: int, now: datetime, on_commit: OnCommit | None = No
         return "not due"
     ids = [uuid.UUID(model_id) for model_id in bandit.version_ids]
     labels = _labels(ids)
-    successes, trials = _outcomes(ids, bandit.metric)
+    successes, trials = _outcomes(ids, bandit.metric, bandit.model_name)
     short = [labels[i] for i, n in zip(ids, trials, strict=True) if n < bandit.min_per_arm]
     if short:
         bandit.reason = f"waiting for {bandit.min_per_arm} outcomes on every arm: {', '.join(short)} short"
@@ -118,8 +120,15 @@ def update_bandit(bandit_id: int, now: datetime, on_commit: OnCommit | None = No
     return "update"
 
 
-def _outcomes(ids: list[uuid.UUID], metric: str) -> tuple[list[float], list[float]]:
-    """Per arm: successes and trials. Rewards in [0, 1] count as fractional successes."""
+def _outcomes(ids: list[uuid.UUID], metric: str, model_name: str | None = None) -> tuple[list[float], list[float]]:
+    """Per arm: successes and trials. Rewards in [0, 1] count as fractional successes.
+
+    Stratified by allocation epoch, as the experiment's estimates are, when the log holds routed outcomes
+    of every arm in a shared epoch; the pooled totals otherwise.
+    """
+    stratified = _stratified_outcomes(ids, metric, model_name) if model_name is not None else None
+    if stratified is not None:
+        return stratified
     rows = {row.model_id: row for row in db.session.scalars(select(OutcomeStats).where(OutcomeStats.model_id.in_(ids)))}
     successes, trials = [], []
     for model_id in ids:
@@ -131,6 +140,16 @@ def _outcomes(ids: list[uuid.UUID], metric: str) -> tuple[list[float], list[floa
         else:
             successes.append(float(Decimal(row.reward_sum))), trials.append(float(row.reward_count))
     return successes, trials
+
+
+def _stratified_outcomes(ids: list[uuid.UUID], metric: str, model_name: str) -> tuple[list[float], list[float]] | None:
+    """Each arm's rate reweighted to the same mix of epochs, as (rate x effective n, effective n); None without."""
+    keys = [str(model_id) for model_id in ids]
+    epochs = epoch_samples(model_name, dict(zip(ids, keys, strict=True)))
+    rates = standardized_rates(epochs["accuracy" if metric == "accuracy" else "mean_reward"], keys)
+    if rates is None:
+        return None
+    return [rate * n for rate, n in rates], [n for _, n in rates]
 
 
 def bandit_out(bandit: Bandit) -> BanditOut:

@@ -82,6 +82,8 @@ class Comparison:
     p_value: float
     sequential_ci: Interval
     sequential_p_value: float
+    variance: float = 0.0  # of the difference, as the sequence uses it
+    total_n: int = 0  # observations behind it, both arms
 
     def significant(self, alpha: float = ALPHA) -> bool:
         """Whether the always-valid test rejects "no difference" at this level."""
@@ -190,6 +192,8 @@ def _comparison(
         p_value=p,
         sequential_ci=Interval(difference - sequential_spread, difference + sequential_spread),
         sequential_p_value=sequential_p,
+        variance=variance,
+        total_n=total_n,
     )
 
 
