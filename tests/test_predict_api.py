@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 
+import pytest
+
 from tests.api import activate, predict, register, two_versions
 
 ANSWER_FIELDS = {
@@ -12,6 +14,7 @@ ANSWER_FIELDS = {
     "confidence",
     "polarity",
     "subjectivity",
+    "evidence",
     "model_id",
     "model_name",
     "model_version",
@@ -34,6 +37,16 @@ def test_prediction_answers_with_label_scores_version_and_ids(client):
     assert isinstance(body["latency_ms"], float) and body["latency_ms"] > 0
     assert uuid.UUID(body["prediction_id"])
     assert (body["routing"], body["bucket"], body["slot"]) == ("sticky", 80, 8980)
+    assert body["evidence"] == 1  # one lexicon phrase: "love !"
+
+
+@pytest.mark.parametrize("text", ["😡😡😡", "Je suis très content de ce produit", "这个产品很好"])
+@pytest.mark.parametrize("algorithm", ["textblob-basic", "textblob-advanced", "vader"])
+def test_a_text_the_model_finds_no_sentiment_in_gets_a_low_confidence_and_says_so(client, text, algorithm):
+    activate(client, register(client, algorithm=algorithm)["model_id"], 100)
+    body = predict(client, text)
+    assert (body["prediction"], body["evidence"]) == ("neutral", 0)
+    assert body["confidence"] == pytest.approx(1 / 3, abs=1e-4)
 
 
 def test_every_prediction_gets_its_own_id(client):

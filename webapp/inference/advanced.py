@@ -68,7 +68,14 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from .base import Predictor, PredictorParams, Sentiment, label_with_neutral_band, register_predictor
+from .base import (
+    Predictor,
+    PredictorParams,
+    Sentiment,
+    label_with_neutral_band,
+    register_predictor,
+    without_evidence,
+)
 from .reading import Reading, read
 
 
@@ -112,9 +119,13 @@ class AdvancedPredictor(Predictor):
     Params = AdvancedParams
 
     def predict(self, text: str) -> Sentiment:
-        score, subjectivity = self.score(text)
+        reading = read(text, self.params.negation_scope)
+        evidence = len(reading.phrases) + reading.bare_negations + reading.exclamations
+        if not evidence:
+            return without_evidence()
+        score = weigh(reading, self.params)
         label, confidence = label_with_neutral_band(score, self.params.neutral_band)
-        return Sentiment(label, confidence, score, subjectivity)
+        return Sentiment(label, confidence, score, reading.subjectivity, evidence=evidence)
 
     def score(self, text: str) -> tuple[float, float]:
         """(polarity in -1..1, subjectivity in 0..1) of a text."""

@@ -20,6 +20,19 @@ class Sentiment:
     confidence: float  # 0..1, how sure the predictor is of `label`
     polarity: float  # -1..1
     subjectivity: float  # 0..1
+    # How many sentiment cues the model found in the text (lexicon phrases, cues, known features);
+    # None when the family does not count them.
+    evidence: int | None = None
+
+
+# A text in which a lexicon family found nothing to go on (emoji it does not know, another language)
+# is neutral by default, not by evidence: its confidence is that of a guess among the three labels.
+NO_EVIDENCE_CONFIDENCE = 1 / 3
+
+
+def without_evidence() -> Sentiment:
+    """What a lexicon family answers for a text in which it found no sentiment cue."""
+    return Sentiment("neutral", NO_EVIDENCE_CONFIDENCE, 0.0, 0.0, evidence=0)
 
 
 class PredictorParams(BaseModel):

@@ -5,7 +5,14 @@ from __future__ import annotations
 from pydantic import Field
 from textblob.en import sentiment as pattern_sentiment
 
-from .base import Predictor, PredictorParams, Sentiment, label_with_neutral_band, register_predictor
+from .base import (
+    Predictor,
+    PredictorParams,
+    Sentiment,
+    label_with_neutral_band,
+    register_predictor,
+    without_evidence,
+)
 
 
 class BasicParams(PredictorParams):
@@ -22,6 +29,9 @@ class BasicPredictor(Predictor):
     def predict(self, text: str) -> Sentiment:
         # TextBlob(text).sentiment returns exactly this, after building a new namedtuple class on
         # every call, which doubles the cost of the model.
-        polarity, subjectivity = pattern_sentiment(text)
+        score = pattern_sentiment(text)  # (polarity, subjectivity), with the lexicon entries it matched
+        if not score.assessments:
+            return without_evidence()
+        polarity, subjectivity = score
         label, confidence = label_with_neutral_band(polarity, self.params.neutral_band)
-        return Sentiment(label, confidence, polarity, subjectivity)
+        return Sentiment(label, confidence, polarity, subjectivity, evidence=len(score.assessments))

@@ -78,6 +78,10 @@ class LinearTextModel:
 
     def probabilities(self, text: str) -> np.ndarray:
         """Class probabilities for one text, in the order of the classifier's classes_."""
+        return self.scored(text)[0]
+
+    def scored(self, text: str) -> tuple[np.ndarray, int]:
+        """(class probabilities, how many of the text's features the model knows)."""
         counts: dict[int, int] = {}
         vocabulary = self.vocabulary
         for feature in self.analyze(text):
@@ -85,13 +89,14 @@ class LinearTextModel:
             if index is not None:
                 counts[index] = counts.get(index, 0) + 1
         scores = self._scores(counts) if counts else self.intercept.copy()
+        known = sum(counts.values())
         if scores.shape[0] == 1:  # binary: LogisticRegression's expit of the one decision value
             positive = expit(scores[0])
-            return np.array([1.0 - positive, positive])
+            return np.array([1.0 - positive, positive]), known
         scores -= scores.max()  # softmax as sklearn.utils.extmath.softmax computes it
         np.exp(scores, out=scores)
         scores /= scores.sum()
-        return scores
+        return scores, known
 
     def _scores(self, counts: dict[int, int]) -> np.ndarray:
         """The decision values: TfidfTransformer.transform's steps in its order, then coef @ x + b."""
@@ -260,7 +265,8 @@ class SklearnPredictor(Predictor):
 
     def predict(self, text: str) -> Sentiment:
         if self._fast is not None:
-            return self._from_probabilities(self._fast.probabilities(text))
+            # A text with no known feature gets the classifier's prior: its own, low, confidence.
+            return self._from_probabilities(*self._fast.scored(text))
         return self.predict_many((text,))[0]
 
     def predict_many(self, texts: Sequence[str]) -> list[Sentiment]:
@@ -276,12 +282,12 @@ class SklearnPredictor(Predictor):
             raise RuntimeError("this sklearn predictor has no estimator; build it with SklearnPredictor.from_estimator")
         return self._estimator
 
-    def _from_probabilities(self, probabilities: np.ndarray) -> Sentiment:
+    def _from_probabilities(self, probabilities: np.ndarray, evidence: int | None = None) -> Sentiment:
         best = int(probabilities.argmax())
         share = dict(zip(self._classes, probabilities.tolist(), strict=True))
         polarity = share.get("positive", 0.0) - share.get("negative", 0.0)
         label = cast(Label, self._classes[best])
-        return Sentiment(label, float(probabilities[best]), polarity, 1.0 - share.get("neutral", 0.0))
+        return Sentiment(label, float(probabilities[best]), polarity, 1.0 - share.get("neutral", 0.0), evidence)
 
 
 def _from_label(label: str) -> Sentiment:

@@ -13,7 +13,14 @@ from __future__ import annotations
 from pydantic import Field
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from .base import Predictor, PredictorParams, Sentiment, label_with_neutral_band, register_predictor
+from .base import (
+    Predictor,
+    PredictorParams,
+    Sentiment,
+    label_with_neutral_band,
+    register_predictor,
+    without_evidence,
+)
 
 # One analyser for the process: building one reads two lexicon files (tens of ms), and its
 # polarity_scores keeps no state between calls, so threads can share it.
@@ -33,7 +40,9 @@ class VaderPredictor(Predictor):
 
     def predict(self, text: str) -> Sentiment:
         scores = _ANALYSER.polarity_scores(text)
+        if scores["pos"] == scores["neg"] == 0:  # no word of its lexicon: VADER does not count them
+            return without_evidence()
         compound = scores["compound"]
         label, confidence = label_with_neutral_band(compound, self.params.neutral_band)
-        subjectivity = min(1.0, scores["pos"] + scores["neg"])  # 0 for a text with no scored word
+        subjectivity = min(1.0, scores["pos"] + scores["neg"])
         return Sentiment(label, confidence, compound, subjectivity)

@@ -18,7 +18,11 @@ class LogSink(Protocol):
 def rounded(sentiment: Sentiment) -> Sentiment:
     """The sentiment as it is answered and logged: 4 decimals."""
     return Sentiment(
-        sentiment.label, round(sentiment.confidence, 4), round(sentiment.polarity, 4), round(sentiment.subjectivity, 4)
+        sentiment.label,
+        round(sentiment.confidence, 4),
+        round(sentiment.polarity, 4),
+        round(sentiment.subjectivity, 4),
+        sentiment.evidence,
     )
 
 

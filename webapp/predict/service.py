@@ -56,6 +56,7 @@ def predict(request: PredictRequest, table: RoutingTable, logs: LogSink, failure
         confidence=sentiment.confidence,
         polarity=sentiment.polarity,
         subjectivity=sentiment.subjectivity,
+        evidence=sentiment.evidence,
         model_id=arm.model_id,
         model_name=arm.name,
         model_version=arm.version,
