@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +35,7 @@ from tests.artifact_models import (
     sha256_of,
     worker_pids,
 )
-from tests.http_client import reachable
+from tests.http_client import call, reachable
 from tests.support import GunicornServer, free_port, wait_for
 
 pytestmark = pytest.mark.slow
@@ -161,14 +163,54 @@ def answers_from_both_workers(web: Web, pids: set[int], texts: list[str], expect
     pytest.fail(f"after {sent} requests, not every worker of {sorted(pids)} answered with {CANDIDATE}")
 
 
+class Traffic:
+    """One client posting the texts in turn until stopped, every answer kept: requests that arrive
+    while the workers switch to the new version (a context manager)."""
+
+    def __init__(self, url: str, texts: list[str]) -> None:
+        self.url, self.texts = url, texts
+        self.answers: list[tuple[str, int | None, dict | None]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Traffic:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _run(self) -> None:
+        number = 0
+        while not self._stop.is_set():
+            text = self.texts[number % len(self.texts)]
+            try:
+                status, body = call(self.url, "POST", "/predict", {"text": text, "user_id": f"t{number}"}, timeout=30)
+            except OSError:
+                status, body = None, None
+            self.answers.append((text, status, body))
+            number += 1
+
+
 def test_both_workers_serve_a_new_model_after_one_put_and_one_split_change(web, model):
     _, data, sha256, texts, expected = model
     model_id = register_baseline_and_candidate(web.url)
     pids = every_worker_serves_the_routing_config(web)
 
-    change = upload_and_route(web, model_id, data)
-    # Only /health is asked meanwhile: each worker's watcher has to find the change itself.
-    served_at = first_time_each_worker(web.url, pids, serving(sha256, change.config_version), timeout=30)
+    with Traffic(web.url, texts) as traffic:
+        change = upload_and_route(web, model_id, data)
+        # Besides that one client, only /health is asked: each worker's watcher finds the change itself.
+        served_at = first_time_each_worker(web.url, pids, serving(sha256, change.config_version), timeout=30)
+    # A request during the switch is answered by 2.0.0 or by the loaded model, never fails nor waits for a load.
+    failed = [(status, body) for _, status, body in traffic.answers if status != 200]
+    assert not failed, f"{len(failed)} of {len(traffic.answers)} requests during the switch failed: {failed[:3]}"
+    wrong = [(text, body) for text, _, body in traffic.answers
+             if body["model_version"] == CANDIDATE and body["prediction"] != expected[text]]  # fmt: skip
+    assert not wrong, wrong[:3]
+    by_version = Counter(body["model_version"] for _, _, body in traffic.answers)
+    slowest = max(body["latency_ms"] for _, _, body in traffic.answers)
+    assert slowest < 200, f"a request took {slowest} ms in its model: a load in the request path?"
 
     all_serving = max(served_at.values())
     after_change, after_put = all_serving - change.changed, all_serving - change.started
@@ -176,11 +218,12 @@ def test_both_workers_serve_a_new_model_after_one_put_and_one_split_change(web, 
         f"\n{len(data) / 1e6:.1f} MB model: every worker serving it {after_change:.2f} s after the PUT and split "
         f"returned, {after_put:.2f} s from the start of the PUT (target 2 s): "
         f"PUT {change.uploaded - change.started:.2f} s, split {change.changed - change.uploaded:.2f} s, each worker at "
-        f"{sorted(round(at - change.changed, 2) for at in served_at.values())} s after the split"
+        f"{sorted(round(at - change.changed, 2) for at in served_at.values())} s after the split; "
+        f"answers meanwhile {dict(by_version)}, slowest model time {slowest} ms"
     )
     assert after_change < SERVING_DEADLINE_SECONDS, (after_change, after_put)
 
-    sent = answers_from_both_workers(web, pids, texts, expected)
+    sent = answers_from_both_workers(web, pids, texts, expected) + by_version[CANDIDATE]
     wait_for(
         lambda: sum(counter_by_pid(web.metrics_dir, "router_predictions_total", version=CANDIDATE).values()) == sent,
         timeout=5,
