@@ -1,4 +1,4 @@
-"""`flask rollout start|status|pause|resume|abort|evaluate`: canary rollouts, through the REST API's service."""
+"""`flask rollout start|status|pause|resume|promote|abort|evaluate`: canary rollouts, through the REST API's service."""
 
 from __future__ import annotations
 
@@ -12,7 +12,15 @@ from ..rollouts.evaluate import Outcome, evaluate_all
 from ..rollouts.guardrails import DEFAULT_LATENCY_RATIO, DEFAULT_MIN_LATENCY_INCREASE_MS
 from ..rollouts.present import rollout_out
 from ..rollouts.schemas import RolloutOut, RolloutRequest
-from ..rollouts.service import abort_rollout, get_rollout, list_rollouts, pause_rollout, resume_rollout, start_rollout
+from ..rollouts.service import (
+    abort_rollout,
+    get_rollout,
+    list_rollouts,
+    pause_rollout,
+    promote_rollout,
+    resume_rollout,
+    start_rollout,
+)
 from .common import emit, ops_command, publish_routing, validated
 
 rollout_cli = AppGroup("rollout", help="Canary rollouts of a model's versions.")
@@ -20,6 +28,8 @@ rollout_cli = AppGroup("rollout", help="Canary rollouts of a model's versions.")
 
 def _line(out: RolloutOut) -> str:
     step = f"step {out.step_index + 1}/{len(out.steps)} ({out.current_percent:g}% to {out.candidate})"
+    if out.waiting_for:
+        step += f", waiting for {out.waiting_for}"
     return f"rollout {out.id} of {out.model_name}: {out.state}, {step}; {out.reason or ''}".rstrip("; ")
 
 
@@ -27,11 +37,22 @@ def _show(out: RolloutOut, as_json: bool) -> None:
     emit(out, as_json, lambda: [_line(out)])
 
 
-def _percents(steps: str) -> list[float]:
+def _percents(steps: str) -> list[float | dict]:
+    """'25,60:manual,100' -> [25.0, {"percent": 60.0, "gate": "manual"}, 100.0]."""
     try:
-        return [float(step) for step in steps.split(",")]
+        return [_step(step) for step in steps.split(",")]
     except ValueError:
-        raise click.BadParameter(f"{steps!r} is not comma-separated numbers", param_hint="--steps") from None
+        message = f"{steps!r} is not comma-separated numbers (a step that waits for approval: 60:manual)"
+        raise click.BadParameter(message, param_hint="--steps") from None
+
+
+def _step(text: str) -> float | dict:
+    percent, _, gate = text.partition(":")
+    if not gate:
+        return float(percent)
+    if gate.strip() != "manual":
+        raise ValueError(gate)
+    return {"percent": float(percent), "gate": "manual"}
 
 
 def _outcome_lines(outcomes: list[Outcome]) -> Iterator[str]:
@@ -43,7 +64,8 @@ def _outcome_lines(outcomes: list[Outcome]) -> Iterator[str]:
 @click.argument("name")
 @click.option("--candidate", required=True, help="The version to roll out.")
 @click.option("--baseline", default=None, help="Default: the active version with the most traffic.")
-@click.option("--steps", default="1,5,25,50,100", show_default=True, help="Candidate percents, comma separated.")
+@click.option("--steps", default="1,5,25,50,100", show_default=True,
+              help="Candidate percents, comma separated; 60:manual waits for `rollout promote` first.")  # fmt: skip
 @click.option("--step-seconds", type=float, default=300.0, show_default=True)
 @click.option("--min-requests-per-step", type=int, default=200, show_default=True)
 @click.option("--max-accuracy-drop", type=float, default=0.02, show_default=True)
@@ -96,6 +118,14 @@ def pause_command(rollout_id: int, as_json: bool) -> None:
 def resume_command(rollout_id: int, as_json: bool) -> None:
     """Resume a paused rollout: its step's split is put back and its clock restarts."""
     _show(rollout_out(resume_rollout(rollout_id, on_commit=publish_routing)), as_json)
+
+
+@rollout_cli.command("promote")
+@click.argument("rollout_id", type=int)
+@ops_command
+def promote_command(rollout_id: int, as_json: bool) -> None:
+    """Approve the manual gate a rollout waits at: it moves to the gated step."""
+    _show(rollout_out(promote_rollout(rollout_id, on_commit=publish_routing)), as_json)
 
 
 @rollout_cli.command("abort")

@@ -48,8 +48,14 @@ def transition(
     checks: Sequence[Check] = (),
     percents: tuple[Decimal, Decimal] | None = None,
     on_commit: OnCommit | None = None,
+    waiting_for: str | None = None,
 ) -> None:
-    """Move the locked rollout to (state, step) and, with `percents`, its two versions; commit."""
+    """Move the locked rollout to (state, step) and, with `percents`, its two versions; commit.
+
+    With `percents`, the step's clock restarts; when the two versions already hold them (a resume
+    after a pause that left the split alone) the split is not touched, and the step's requests count
+    from the routing-config version in place.
+    """
     expected = (rollout.state, rollout.step_index)
     now = utcnow()
     # Holding the routing lock first makes the config version our split change gets exactly this + 1.
@@ -58,15 +64,15 @@ def transition(
         update(Rollout)
         .where(Rollout.id == rollout.id, Rollout.state == expected[0], Rollout.step_index == expected[1])
         .values(state=state, step_index=step_index, reason=reason, evaluated_at=now, checks=_numbers(checks))
+        .values(waiting_for=waiting_for)
         .execution_options(synchronize_session="fetch")
     ).rowcount
     if changed != 1:
         db.session.rollback()
         raise Conflict(f"rollout {rollout.id} changed while this transition was decided", {"expected": expected})
+    moves = percents is not None and percents != current_percents(rollout)
     if percents is not None:
-        rollout.step_started_at, rollout.step_config_version = now, config_version + 1
-    elif state == "running":  # a resume without a split change: the step's clock restarts
-        rollout.step_started_at = now
+        rollout.step_started_at, rollout.step_config_version = now, config_version + (1 if moves else 0)
     candidate_percent = float(percents[0] if percents else current_percents(rollout)[0])
     db.session.add(
         RolloutEvent(
@@ -76,7 +82,7 @@ def transition(
     )  # fmt: skip
     audit = {"rollout_id": rollout.id, "state": state, "step_index": step_index, "reason": reason}
     record(f"rollout.{action}", rollout.model_name, rollout.candidate_id, {"state": expected[0]}, audit)
-    if percents is None:
+    if not moves:
         db.session.commit()
         return
     set_split(rollout.model_name, _weights(rollout, *percents), on_commit=on_commit)

@@ -74,8 +74,11 @@ def evaluate_one(rollout_id: int, target_n: float, now: datetime, on_commit: OnC
         )
         return _apply(rollout, "pause", m.PAUSED, rollout.step_index, reason, (), None, on_commit)
     plan = plan_of(rollout)
-    state = m.State(rollout.state, rollout.step_index, rollout.step_started_at)
+    state = m.State(rollout.state, rollout.step_index, rollout.step_started_at, rollout.waiting_for)
     decision = m.decide(plan, state, snapshot(rollout, target_n), now)
+    if decision.action == m.GATE:
+        return _apply(rollout, "gate", m.RUNNING, rollout.step_index, decision.reason, decision.checks, None,
+                      on_commit, waiting_for=m.APPROVAL)  # fmt: skip
     if decision.action == m.HOLD:
         rollout.reason, rollout.checks, rollout.evaluated_at = decision.reason, _numbers(decision.checks), now
         db.session.commit()
@@ -99,12 +102,14 @@ def plan_of(rollout: Rollout) -> m.Plan:
         step_seconds=rollout.step_seconds,
         min_requests_per_step=rollout.min_requests_per_step,
         guardrails=m.Guardrails(**rollout.guardrails),
+        gated_steps=frozenset(rollout.gated_steps or ()),
     )
 
 
-def _apply(rollout, action, state, step_index, reason, checks, percents, on_commit) -> Outcome | None:
+def _apply(rollout, action, state, step_index, reason, checks, percents, on_commit, waiting_for=None):
+    """Apply one transition; None when another pass moved the rollout first."""
     try:
-        transition(rollout, action, state, step_index, reason, checks, percents, on_commit)
+        transition(rollout, action, state, step_index, reason, checks, percents, on_commit, waiting_for)
     except Conflict as exc:  # another pass moved it first: nothing to do, and nothing applied twice
         log.info("rollout %s: %s", rollout.id, exc)
         return None

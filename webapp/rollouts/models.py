@@ -41,11 +41,13 @@ class Rollout(db.Model):
     baseline_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     pool: Mapped[float] = mapped_column(Float)
     steps: Mapped[list[Any]] = mapped_column(JSON)
+    gated_steps: Mapped[list[Any]] = mapped_column(JSON, default=list)  # indices of steps that wait for approval
     step_seconds: Mapped[float] = mapped_column(Float)
     min_requests_per_step: Mapped[int] = mapped_column(Integer)
     guardrails: Mapped[dict[str, Any]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16))
     step_index: Mapped[int] = mapped_column(Integer)
+    waiting_for: Mapped[str | None] = mapped_column(String(16))  # "approval": held before a gated step
     step_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     step_config_version: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str | None] = mapped_column(Text)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Discriminator, Field, Tag, field_validator, model_validator
 
 from ..schemas import Percent, RequestModel, SemVer, weight_number
 from .guardrails import DEFAULT_LATENCY_RATIO, DEFAULT_MIN_LATENCY_INCREASE_MS
@@ -42,14 +42,34 @@ class GuardrailsIn(RequestModel):
     )
 
 
+class GatedStep(RequestModel):
+    percent: Percent = Field(description="The candidate's percent at this step")
+    gate: Literal["manual"] = Field(
+        description="manual: the rollout waits at the step before this one until POST /rollouts/<id>/promote"
+    )
+
+
+def _step_kind(value: object) -> str:
+    return "gated" if isinstance(value, dict | GatedStep) else "percent"
+
+
+Step = Annotated[
+    Annotated[Percent, Tag("percent")] | Annotated[GatedStep, Tag("gated")],
+    Discriminator(_step_kind),
+]
+
+
 class RolloutRequest(RequestModel):
     candidate: SemVer = Field(description="A registered, non-archived version of the model")
     baseline: SemVer | None = Field(default=None, description="Default: the active version with the most traffic")
-    steps: list[Percent] = Field(
+    steps: list[Step] = Field(
         default_factory=lambda: [Decimal(step) for step in DEFAULT_STEPS],
         min_length=1,
         max_length=50,
-        description="Candidate percent of the two versions' traffic per step, strictly increasing, in (0, 100]",
+        description=(
+            "Candidate percent of the two versions' traffic per step, strictly increasing, in (0, 100]; a step "
+            'may be {"percent": 60, "gate": "manual"} to wait for approval before it'
+        ),
     )
     step_seconds: Annotated[float, Field(ge=0, le=30 * 86400)] = Field(default=300, description="Minimum per step")
     min_requests_per_step: Annotated[int, Field(ge=0, le=10**9)] = Field(
@@ -59,12 +79,27 @@ class RolloutRequest(RequestModel):
 
     @field_validator("steps")
     @classmethod
-    def _increasing_and_positive(cls, steps: list[Decimal]) -> list[Decimal]:
-        if steps[0] <= 0:
+    def _increasing_and_positive(cls, steps: list[Decimal | GatedStep]) -> list[Decimal | GatedStep]:
+        percents = [_percent(step) for step in steps]
+        if percents[0] <= 0:
             raise ValueError("every step must give the candidate more than 0%")
-        if any(later <= earlier for earlier, later in pairwise(steps)):
-            raise ValueError(f"steps must strictly increase: {[weight_number(step) for step in steps]}")
+        if any(later <= earlier for earlier, later in pairwise(percents)):
+            raise ValueError(f"steps must strictly increase: {[weight_number(step) for step in percents]}")
+        if isinstance(steps[0], GatedStep):
+            raise ValueError("the first step cannot have a manual gate: a gate holds the rollout at the step before")
         return steps
+
+    def percents(self) -> list[float]:
+        """The candidate's percent at each step."""
+        return [float(_percent(step)) for step in self.steps]
+
+    def gated_steps(self) -> list[int]:
+        """The indices of the steps that wait for approval."""
+        return [index for index, step in enumerate(self.steps) if isinstance(step, GatedStep)]
+
+
+def _percent(step: Decimal | GatedStep) -> Decimal:
+    return step.percent if isinstance(step, GatedStep) else step
 
 
 class CheckOut(BaseModel):
@@ -93,8 +128,12 @@ class RolloutOut(BaseModel):
     baseline: str
     state: RolloutState
     step_index: int = Field(description="Index into steps of the current step")
+    waiting_for: Literal["approval"] | None = Field(
+        description="approval: held at this step, before a gated one, until POST /rollouts/<id>/promote"
+    )
     current_percent: float = Field(description="The candidate's percent of the whole name's traffic now")
     steps: list[float]
+    gated_steps: list[int] = Field(description="Indices into steps of the steps that wait for approval")
     step_seconds: float
     min_requests_per_step: int
     step_started_at: datetime

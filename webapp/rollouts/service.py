@@ -1,4 +1,4 @@
-"""Rollout operations shared by the web, the worker and the CLI: start, read, pause, resume, abort."""
+"""Rollout operations shared by the web, the worker and the CLI: start, read, pause, resume, promote, abort."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def start_rollout(name: str, request: RolloutRequest, on_commit: OnCommit | None
     config_version = db.session.scalar(select(RoutingState.version).where(RoutingState.id == 1))
     rollout = Rollout(
         model_name=name, candidate_id=candidate.id, baseline_id=baseline.id, pool=float(pool),
-        steps=[float(step) for step in request.steps], step_seconds=request.step_seconds,
+        steps=request.percents(), gated_steps=request.gated_steps(), step_seconds=request.step_seconds,
         min_requests_per_step=request.min_requests_per_step, guardrails=request.guardrails.model_dump(),
         state=m.RUNNING, step_index=0, step_started_at=now, step_config_version=config_version, checks=[],
         created_at=now,
@@ -87,6 +87,17 @@ def resume_rollout(rollout_id: int, on_commit: OnCommit | None = None) -> Rollou
     return rollout
 
 
+def promote_rollout(rollout_id: int, on_commit: OnCommit | None = None) -> Rollout:
+    """Approve the manual gate a rollout waits at: it enters the gated step, whose clock starts now."""
+    rollout = _locked(rollout_id)
+    promoted = _check(lambda: m.promote(_state(rollout), utcnow()))
+    following = promoted.step_index
+    reason = f"promoted by an operator to step {following} ({rollout.steps[following]:g}%)"
+    transition(rollout, "promote", m.RUNNING, following, reason, percents=planned_percents(rollout, following),
+               on_commit=on_commit)  # fmt: skip
+    return rollout
+
+
 def abort_rollout(rollout_id: int, on_commit: OnCommit | None = None) -> Rollout:
     """End an active rollout and give the baseline its traffic back."""
     rollout = _locked(rollout_id)
@@ -102,12 +113,12 @@ def active_rollout_ids() -> list[int]:
 
 
 def _state(rollout: Rollout) -> m.State:
-    return m.State(rollout.state, rollout.step_index, rollout.step_started_at)
+    return m.State(rollout.state, rollout.step_index, rollout.step_started_at, rollout.waiting_for)
 
 
-def _check(transition_of) -> None:
+def _check(transition_of) -> m.State:
     try:
-        transition_of()
+        return transition_of()
     except m.InvalidTransition as exc:
         db.session.rollback()
         raise Conflict(str(exc)) from None

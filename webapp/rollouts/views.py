@@ -1,4 +1,4 @@
-"""Rollouts over HTTP: start and list per model name, read, pause, resume and abort by id; and bandits."""
+"""Rollouts over HTTP: start and list per model name, read, pause, resume, promote and abort by id; and bandits."""
 
 from __future__ import annotations
 
@@ -11,7 +11,15 @@ from . import bp
 from .bandits import bandit_out, running_bandit, start_bandit, stop_bandit
 from .present import rollout_out
 from .schemas import BanditOut, BanditRequest, RolloutOut, RolloutRequest
-from .service import abort_rollout, get_rollout, list_rollouts, pause_rollout, resume_rollout, start_rollout
+from .service import (
+    abort_rollout,
+    get_rollout,
+    list_rollouts,
+    pause_rollout,
+    promote_rollout,
+    resume_rollout,
+    start_rollout,
+)
 
 TAG = "rollouts"
 _LIST = TypeAdapter(list[RolloutOut])
@@ -74,6 +82,19 @@ def pause(rollout_id: int):
 )
 def resume(rollout_id: int):
     return json_response(rollout_out(resume_rollout(rollout_id, on_commit=_publish_routing)))
+
+
+@bp.post("/rollouts/<int:rollout_id>/promote")
+@endpoint(
+    "admin",
+    "Approve the manual gate a rollout waits at: it moves to the gated step",
+    tag=TAG,
+    responses={200: RolloutOut},
+    errors=(404, 409),
+    description="409 when the rollout is not waiting for approval (waiting_for is null).",
+)
+def promote(rollout_id: int):
+    return json_response(rollout_out(promote_rollout(rollout_id, on_commit=_publish_routing)))
 
 
 @bp.post("/rollouts/<int:rollout_id>/abort")
