@@ -1,19 +1,31 @@
-"""The dashboard in a real browser (Debian's chromium through Playwright) against gunicorn, a Celery
-worker and Postgres, after a short replay with feedback."""
+"""The dashboard in a real browser (Debian's chromium through Playwright): against gunicorn, a Celery
+worker and Postgres after a short replay with feedback; and, served from a thread, on what it says about
+archived versions, a split under 100%, empty charts and the summary."""
 
 from __future__ import annotations
 
 import re
 import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
+from uuid import UUID
 
 import pytest
+from flask import Flask
+from werkzeug.serving import make_server
 
+from tests.api import activate, register
 from tests.http_client import call, reachable
+from tests.rollout_helpers import seed
 from tests.support import ROOT, GunicornServer, free_port, unavailable, wait_for
 from webapp.cli.datasets import load_labelled_sets
 from webapp.cli.replay_traffic import Client, ReplayPlan, replay, setup_fifty_fifty
+from webapp.extensions import db
+from webapp.models import PredictionMinute
 
 pytestmark = pytest.mark.slow
 
@@ -99,7 +111,11 @@ def test_dashboard_shows_the_experiment_and_follows_a_split_change(service, brow
     assert legend(page, "latency") == ["p50", "p95"]
     assert legend(page, "accuracy") == ["1.0.0", "2.0.0"]
     assert page.locator("#model-sentiment .accuracy .errorbar").count() == 2
-    assert "decision:" in page.locator("#model-sentiment .verdict").inner_text()
+    summary = page.locator("#model-sentiment .verdict").inner_text()
+    assert not re.search(r"epoch|sample ratio|p =|confidence sequence", summary), summary  # plain English
+    page.click("#model-sentiment .detail summary")  # the statistics, one click away
+    assert "Decision (" in page.locator("#model-sentiment .detail-text").inner_text()
+    assert "sample ratio mismatch" in page.locator("#model-sentiment .detail-text").inner_text()
     assert page.locator("#model-sentiment .rollout").inner_text() == "No rollout."
     assert page.locator("#model-sentiment .audit tbody tr").count() >= 3  # two registrations and the split
     # Promised (offline metrics) beside measured (accuracy from the replay's feedback), per version.
@@ -166,3 +182,83 @@ def test_dashboard_asks_for_the_read_key_and_sends_it_only_as_a_header(keyed_ser
     assert outside == []
     # The only console errors are the browser's notes on the 401s that made the page ask for the key.
     assert all("401" in error for error in console_errors), console_errors
+
+
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """The app served by werkzeug on 127.0.0.1 from a thread (no worker: the page reads and the API writes)."""
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def served(app: Flask) -> Iterator[str]:
+    with serving(app) as url:
+        yield url
+
+
+def seed_minutes(app: Flask, model_id: str, count: int) -> None:
+    """Predictions per minute for a version five minutes ago, as the stats refresh would have added them."""
+    minute = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5)
+    with app.app_context():
+        db.session.add(PredictionMinute(model_id=UUID(model_id), minute=minute, count=count))
+        db.session.commit()
+
+
+def test_dashboard_names_archived_versions_and_what_a_split_under_100_serves(app, client, served, browser):
+    old = register(client, version="0.9.0")["model_id"]
+    register(client, version="1.0.0")
+    register(client, version="2.0.0")
+    activate(client, old, 20)
+    seed(app, old, requests=50, p95=3.0)  # it served, then was taken out and archived
+    seed_minutes(app, old, 50)
+    assert client.post(f"/models/{old}/deactivate", json={}).status_code == 200
+    assert client.delete(f"/models/{old}", json={}).status_code == 200
+    assert client.put("/models/sentiment/split", json={"weights": {"1.0.0": 60, "2.0.0": 30}}).status_code == 200
+
+    console_errors: list[str] = []
+    outside: list[str] = []
+    page = watched_page(browser, console_errors, outside)
+    page.goto(f"{served}/dashboard")
+    page.wait_for_selector("#model-sentiment .audit tbody tr", timeout=15_000)
+    page.wait_for_selector("#model-sentiment .latency .xtick", timeout=15_000)
+
+    rows = page.locator("#model-sentiment .audit tbody tr")
+    audit = [rows.nth(i).locator("td").all_text_contents() for i in range(rows.count())]
+    assert [(row[1], row[2]) for row in audit] == [
+        ("split", "1.0.0, 2.0.0"),
+        ("delete", "0.9.0"),
+        ("deactivate", "0.9.0"),
+        ("activate", "0.9.0"),
+        ("register", "2.0.0"),
+        ("register", "1.0.0"),
+        ("register", "0.9.0"),
+    ]
+    # Routing serves 60 + 30 as 66.7 / 33.3: the bars show what is served, and the page says why.
+    assert legend(page, "split") == ["1.0.0 (active)", "2.0.0 (active)"]
+    bars = page.locator("#model-sentiment .split .bartext").all_text_contents()
+    assert bars == ["66.7% served (set 60%)", "33.3% served (set 30%)"]
+    note = page.locator("#model-sentiment .split-note").inner_text()
+    for said in ("adds up to 90%", "1.0.0 (set 60%) serves 66.7%", "2.0.0 (set 30%) serves 33.3%"):
+        assert said in note, note
+    # The archived version is marked where it still shows: its requests and its latency.
+    assert legend(page, "rate") == ["0.9.0 (archived)"]
+    assert "0.9.0 (archived)" in page.locator("#model-sentiment .latency .xtick").all_text_contents()
+    # An empty chart says what would fill it.
+    accuracy = page.locator("#model-sentiment .accuracy .annotation-text").all_text_contents()
+    assert accuracy == ["No feedback yet: POST /feedback with the prediction_id and its label"]
+    assert page.locator("#model-sentiment .verdict").inner_text() == (
+        "No version has served anyone since the split last changed, so there is nothing to compare yet."
+    )
+    assert page.locator("#model-sentiment .detail-text").is_hidden()  # one click away
+    page.click("#model-sentiment .detail summary")
+    assert "Decision (insufficient_data)" in page.locator("#model-sentiment .detail-text").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "dashboard-reading.png"), full_page=True)
+    assert console_errors == []
+    assert outside == []

@@ -10,10 +10,11 @@ from flask import Flask
 
 from tests.apps import make_settings, reset_state, shutdown
 from webapp import create_app
-from webapp.dashboard.page import PLOTLY_FILES
+from webapp.dashboard.page import PLOTLY_FILES, STATIC_FILES
 
 READ = "read-key-1"
-PAGE_FILES = ("/dashboard", "/dashboard/static/dashboard.js", "/dashboard/static/dashboard.css")
+SCRIPTS = sorted(path.name for path in STATIC_FILES.glob("*.js"))
+PAGE_FILES = ("/dashboard", "/dashboard/static/dashboard.css", *(f"/dashboard/static/{name}" for name in SCRIPTS))
 
 
 @pytest.fixture
@@ -70,7 +71,11 @@ def test_the_page_is_open_but_its_data_needs_the_read_key(keyed):
 
 
 def test_the_script_sends_the_key_as_a_header_and_never_in_a_url(client):
-    script = client.get("/dashboard/static/dashboard.js").get_data(as_text=True)
+    assert {"dashboard.js", "api.js"} <= set(SCRIPTS)
+    script = client.get("/dashboard/static/api.js").get_data(as_text=True)
     assert '"X-API-Key": key' in script
     assert "sessionStorage.getItem" in script
-    assert not re.search(r"[?&](api_?key|key)=", script)
+    for name in SCRIPTS:
+        script = client.get(f"/dashboard/static/{name}").get_data(as_text=True)
+        assert not re.search(r"[?&](api_?key|key)=", script), name
+        assert "localStorage" not in script, name  # a key lives as long as the tab, no longer
