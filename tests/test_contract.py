@@ -100,11 +100,16 @@ def test_the_document_covers_every_route_of_the_app(contract_app: Flask):
 
 
 def test_request_schemas_come_from_the_validating_models(contract_app: Flask):
+    from pydantic import ValidationError
+
     from webapp.predict.schemas import PredictRequest
 
     document = contract_app.test_client().get("/openapi.json").get_json()
     text = document["components"]["schemas"]["PredictRequest"]["properties"]["text"]
-    assert text["maxLength"] == PredictRequest.model_fields["text"].metadata[0].max_length
+    assert text == PredictRequest.model_json_schema()["properties"]["text"]
+    assert PredictRequest(text="a" * text["maxLength"])
+    with pytest.raises(ValidationError):
+        PredictRequest(text="a" * (text["maxLength"] + 1))
 
 
 def test_protected_operations_declare_their_security(contract_app: Flask):

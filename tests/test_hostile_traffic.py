@@ -99,7 +99,8 @@ def test_a_user_id_too_long_is_refused_in_plain_words(client):
     )
     assert response.status_code == 422
     [detail] = response.get_json()["error"]["details"]
-    assert (detail["field"], detail["message"]) == ("user_id", "String should have at most 256 characters")
+    assert detail["field"] == "user_id"
+    assert detail["message"].startswith("user_id must be a string of 1 to 256 characters, or an integer")
     stored = client.post("/predict", json={"text": "x", "user_id": 2**63})
     assert stored.status_code == 200, stored.get_json()
     assert uuid.UUID(stored.get_json()["prediction_id"])

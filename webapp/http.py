@@ -6,9 +6,8 @@ from typing import TypeVar
 
 from flask import Response, current_app, request
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from werkzeug.exceptions import RequestEntityTooLarge
 
-from .errors import MalformedJson, UnsupportedMediaType, ValidationFailed, validation_details
+from .errors import MalformedJson, PayloadTooLarge, UnsupportedMediaType, too_large_message, validation_failed
 
 Body = TypeVar("Body", bound=BaseModel)
 MAX_BODY_BYTES = 64 * 1024
@@ -47,9 +46,7 @@ def parse_json(model: type[Body]) -> Body:
     except ValidationError as exc:
         if any(error["type"] == "json_invalid" for error in exc.errors()):
             raise MalformedJson("the request body is not valid JSON") from None
-        details = validation_details(exc)
-        fields = sorted({detail["field"] or "body" for detail in details})
-        raise ValidationFailed(f"invalid {', '.join(fields)}", details) from None
+        raise validation_failed(exc) from None
 
 
 def read_body() -> bytes:
@@ -67,11 +64,15 @@ def read_body() -> bytes:
             return b""  # without it a server cannot say where a chunked body ends (werkzeug's rule)
         length = limit + 1
     elif length > limit:
-        raise RequestEntityTooLarge()
+        raise _too_large(limit)
     body = environ["wsgi.input"].read(length)
     if len(body) > limit:
-        raise RequestEntityTooLarge()
+        raise _too_large(limit)
     return body
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(too_large_message(limit), {"limit_bytes": limit})
 
 
 def parse_query(model: type[Body]) -> Body:
@@ -79,9 +80,7 @@ def parse_query(model: type[Body]) -> Body:
     try:
         return model.model_validate(request.args.to_dict())
     except ValidationError as exc:
-        details = validation_details(exc)
-        fields = sorted({detail["field"] or "query" for detail in details})
-        raise ValidationFailed(f"invalid {', '.join(fields)}", details) from None
+        raise validation_failed(exc, "query") from None
 
 
 def json_response(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -12,7 +14,6 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
-    StringConstraints,
     WithJsonSchema,
 )
 from pydantic_core import PydanticCustomError
@@ -28,29 +29,67 @@ NO_NUL_PATTERN = r"^[^\x00]*$"
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 
+MODEL_NAME_PATTERN = r"^[a-z0-9._-]{1,64}$"
+NUL_RULE = "must not contain the NUL character (code point 0), which the log cannot store"
+
+
 def storable(value: str) -> str:
     """The text as given, when the log can store it: no NUL character."""
     # Postgres text cannot hold NUL, and a prediction whose log cannot be stored must not be answered.
     # JSON parsing already refuses what is not a character (a lone surrogate): every other one is stored.
     if "\x00" in value:
+        raise PydanticCustomError("nul_character", NUL_RULE)
+    return value
+
+
+def plain_string(code: str, rule: str, accepts: Callable[[str], bool], json_schema: dict[str, Any]) -> Any:
+    """A string type whose every failure says `rule` in words (no regular expression in an error);
+    the OpenAPI document keeps `json_schema`, its pattern included."""
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, str) or not accepts(value):
+            raise PydanticCustomError(code, rule)
+        return value
+
+    return Annotated[str, BeforeValidator(check), WithJsonSchema({"type": "string", **json_schema})]
+
+
+def _user_id(value: Any) -> Any:
+    # An integer user_id is its decimal string, then bound like any other: 2^63 and 10^300 alike.
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_USER_ID_CHARS:
         raise PydanticCustomError(
-            "nul_character", "must not contain the NUL character (\\u0000), which the log cannot store"
+            "user_id",
+            f"must be a string of 1 to {MAX_USER_ID_CHARS} characters, or an integer of at most that many digits",
         )
     return value
 
 
-def _decimal_string(value: Any) -> Any:
-    # An integer user_id is its decimal string, then bound like any other: 2^63 and 10^300 alike.
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value
+_SEMVER = re.compile(SEMVER_PATTERN)
 
 
-ModelName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9._-]{1,64}$")]
-SemVer = Annotated[str, StringConstraints(pattern=SEMVER_PATTERN, max_length=64)]
+def _matches(pattern: str) -> Callable[[str], bool]:
+    compiled = re.compile(pattern)
+    return lambda value: compiled.fullmatch(value) is not None
+
+
+ModelName = plain_string(
+    "model_name",
+    "must be a model name: 1 to 64 characters, each a lowercase letter, a digit, '.', '_' or '-'",
+    _matches(MODEL_NAME_PATTERN),
+    {"pattern": MODEL_NAME_PATTERN, "minLength": 1, "maxLength": 64},
+)
+SemVer = plain_string(
+    "semantic_version",
+    "must be a semantic version such as 1.0.0 or 2.1.0-beta.1 (at most 64 characters)",
+    lambda value: len(value) <= 64 and _SEMVER.fullmatch(value) is not None,
+    {"pattern": SEMVER_PATTERN, "maxLength": 64},
+)
 UserId = Annotated[
-    Annotated[str, StringConstraints(min_length=1, max_length=MAX_USER_ID_CHARS), AfterValidator(storable)],
-    BeforeValidator(_decimal_string),
+    str,
+    BeforeValidator(_user_id),
+    AfterValidator(storable),
     WithJsonSchema(
         {
             "anyOf": [
@@ -65,7 +104,7 @@ UserId = Annotated[
 def _number_only(value: Any) -> Any:
     # Decimal fields would take "50" from JSON even in strict mode; a weight is a JSON number.
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise ValueError("a weight is a number from 0 to 100")
+        raise PydanticCustomError("number_type", "must be a number from 0 to 100")
     return Decimal(str(value))  # str: 0.1 is Decimal("0.1"), not the float's binary expansion
 
 

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
+from pydantic_core import PydanticCustomError
 
-from ..schemas import UUID_PATTERN, Label, RequestModel
+from ..schemas import UUID_PATTERN, Label, RequestModel, plain_string
 
 MAX_RECORDS = 1000
+PredictionId = plain_string(
+    "prediction_id",
+    "must be a prediction_id as /predict answered it: 32 hexadecimal digits in groups of 8-4-4-4-12 joined by '-'",
+    lambda value, uuid=re.compile(UUID_PATTERN): uuid.fullmatch(value) is not None,
+    {"pattern": UUID_PATTERN},
+)
 
 
 class FeedbackRecord(RequestModel):
-    prediction_id: Annotated[str, StringConstraints(pattern=UUID_PATTERN)] = Field(
-        description="The prediction_id that /predict answered"
-    )
+    prediction_id: PredictionId = Field(description="The prediction_id that /predict answered")
     label: Label | None = Field(default=None, description="The true label, as a user or a labeller saw it")
     reward: Annotated[float, Field(ge=0, le=1)] | None = Field(
         default=None, description="An outcome that is not a label, 0 to 1 (a click, a thumbs-up)"
@@ -23,7 +29,7 @@ class FeedbackRecord(RequestModel):
     @model_validator(mode="after")
     def _label_or_reward(self) -> FeedbackRecord:
         if self.label is None and self.reward is None:
-            raise ValueError("give a 'label', a 'reward', or both")
+            raise PydanticCustomError("label_or_reward", "give a 'label', a 'reward', or both")
         return self
 
 
@@ -35,7 +41,13 @@ class FeedbackBody(RootModel[Annotated[list[FeedbackRecord], Field(min_length=1,
     @model_validator(mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, dict) else value
+        if isinstance(value, dict):
+            return [value]
+        if not isinstance(value, list) or not 1 <= len(value) <= MAX_RECORDS:
+            raise PydanticCustomError(
+                "feedback_body", f"must be one feedback record (an object) or an array of 1 to {MAX_RECORDS} of them"
+            )
+        return value
 
     @classmethod
     def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:

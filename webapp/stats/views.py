@@ -15,6 +15,7 @@ from .minutes import minute_series
 from .performance import performance
 from .queries import stats_entries
 from .schemas import ModelFilter, Performance, RefreshQueued, StatsEntry, Timeseries, TimeseriesQuery
+from .service import known_name
 
 TAG = "statistics"
 _ENTRIES = TypeAdapter(list[StatsEntry])
@@ -25,7 +26,7 @@ _ENTRIES = TypeAdapter(list[StatsEntry])
     "read", "Per-version statistics (materialized)", tag=TAG, query=ModelFilter, responses={200: list[StatsEntry]}
 )
 def list_stats():
-    return json_response(stats_entries(parse_query(ModelFilter).model), adapter=_ENTRIES)
+    return json_response(stats_entries(known_name(parse_query(ModelFilter).model)), adapter=_ENTRIES)
 
 
 @bp.get("/stats/timeseries")
@@ -38,7 +39,7 @@ def list_stats():
 )
 def stats_timeseries():
     query = parse_query(TimeseriesQuery)
-    return json_response(Timeseries.model_validate(minute_series(query.model, query.minutes)))
+    return json_response(Timeseries.model_validate(minute_series(known_name(query.model), query.minutes)))
 
 
 @bp.post("/stats/refresh")
@@ -55,4 +56,4 @@ def queue_refresh():
 @bp.get("/performance")
 @endpoint("read", "Compare active versions and recommend one", tag=TAG, query=ModelFilter, responses={200: Performance})
 def model_performance():
-    return json_response(performance(parse_query(ModelFilter).model))
+    return json_response(performance(known_name(parse_query(ModelFilter).model)))
