@@ -34,12 +34,13 @@ def decide(
     metric = "accuracy" if any(arm.accuracy.n for arm in arms) else "mean_reward"
     decisive = [c for c in comparisons if c.metric == metric]
     sizes = _sizes(arms, baseline, decisive)
-    if any(size < MIN_LABELLED_PER_ARM for size in sizes.values()):
-        have = ", ".join(f"{version}: {size}" for version, size in sizes.items())
+    short = {version: size for version, size in sizes.items() if size < MIN_LABELLED_PER_ARM}
+    if short:
         noun = "labelled predictions" if metric == "accuracy" else "rewards"
+        have = "; ".join(f"{version} has {size} {noun}" for version, size in short.items())
         return _no_call(
             "insufficient_data", metric,
-            f"waiting for {MIN_LABELLED_PER_ARM} {noun} per version in a shared allocation epoch (have {have})",
+            f"{have}; {MIN_LABELLED_PER_ARM} are needed per version (routed, in an allocation epoch both share)",
         )  # fmt: skip
     return _call(metric, baseline, decisive, mde)
 

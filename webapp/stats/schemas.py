@@ -46,7 +46,15 @@ class Performance(BaseModel):
     models: list[StatsEntry]
     total_requests: int
     recommendation: Recommendation | None
-    recommendation_note: str | None = None
+    recommendation_note: str | None = Field(
+        default=None, description="Without a recommendation: why, and what is missing"
+    )
+    basis: Literal["outcomes", "confidence"] | None = Field(
+        default=None,
+        description="outcomes: the experiment's decision on accuracy from feedback; confidence: the versions' own "
+        "confidence, then latency (no feedback yet); null before the first stats refresh",
+    )
+    refreshed_at: datetime | None = Field(default=None, description="The last stats refresh; null if none has run")
 
 
 class RefreshQueued(BaseModel):
