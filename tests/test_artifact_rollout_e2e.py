@@ -97,6 +97,14 @@ def shadow_comparison(url: str, model_id: str, pairs: int) -> dict:
     return wait_for(counted, timeout=60, interval=1.0, what=f"{pairs} labelled shadow pairs")
 
 
+def counted_all_feedback(experiment: dict, served: Counter, correct: Counter) -> None:
+    """The service's totals hold every label the replays sent, and count as right what they counted
+    (the replay returns after `wait_seconds` either way: a shortfall fails here, by name)."""
+    arms = {arm["model_version"]: arm for arm in experiment["arms"]}
+    counted = {version: (arms[version]["labelled_count"], arms[version]["correct_count"]) for version in served}
+    assert counted == {version: (served[version], correct[version]) for version in served}, counted
+
+
 CASES = {
     # (sets the CLI trains on, sets the feedback comes from, the outcome that feedback implies)
     "trained-on-both-sets-completes": (("amazon", "tweets"), ("amazon", "tweets"), "completed"),
@@ -129,8 +137,11 @@ def test_a_trained_model_is_shadowed_then_rolled_out_by_its_feedback(case, servi
     ok(url, "POST", f"/models/{candidate}/shadow", {"percent": 100})
     first_time_each_worker(url, worker_pids(service), lambda s: sha256 in s["loaded_artifacts"], 60, nudge=True)
     assert file_sha256(tmp_path / "web" / "artifacts" / f"{sha256}.skops") == sha256  # fetched from Postgres
-    shadowed = replay(texts[:SHADOW_TEXTS], ReplayPlan(url=url, rate=RATE, users=300, feedback=True, seed=1))
+    shadowed = replay(
+        texts[:SHADOW_TEXTS], ReplayPlan(url=url, rate=RATE, users=300, feedback=True, seed=1, wait_seconds=60)
+    )
     assert not shadowed.errors and shadowed.served == {"2.0.0": SHADOW_TEXTS}, shadowed.served
+    counted_all_feedback(shadowed.experiment, shadowed.served, shadowed.correct)
     paired = shadow_comparison(url, candidate, SHADOW_TEXTS)
     assert (paired["served_version"], paired["labelled_pairs"]) == ("2.0.0", SHADOW_TEXTS), paired
     assert paired["served_correct"] == shadowed.correct["2.0.0"], (paired, shadowed.correct)
@@ -144,11 +155,13 @@ def test_a_trained_model_is_shadowed_then_rolled_out_by_its_feedback(case, servi
     start = SHADOW_TEXTS
     for chunk in range(4):
         sent = replay(
-            texts[start : start + CHUNK], ReplayPlan(url=url, rate=RATE, users=400, feedback=True, seed=2 + chunk)
+            texts[start : start + CHUNK],
+            ReplayPlan(url=url, rate=RATE, users=400, feedback=True, seed=2 + chunk, wait_seconds=60),
         )
         assert not sent.errors, sent.errors
         served.update(sent.served)
         correct.update(sent.correct)
+        counted_all_feedback(sent.experiment, served, correct)
         start += CHUNK
         body = evaluate_with_worker(sender, url, rollout["id"])
         if body["state"] in TERMINAL:
