@@ -8,6 +8,7 @@ from flask import Flask
 def register_cli(app: Flask) -> None:
     """Add every ops command group to `app.cli`."""
     from .bandits import bandit_cli
+    from .common import ops_group
     from .experiment import experiment_cli
     from .logs import logs_cli
     from .models import models_cli
@@ -16,14 +17,6 @@ def register_cli(app: Flask) -> None:
     from .split import split_cli
     from .stats import stats_cli
 
-    for command in (
-        models_cli,
-        split_cli,
-        experiment_cli,
-        stats_cli,
-        logs_cli,
-        replay_command,
-        rollout_cli,
-        bandit_cli,
-    ):
-        app.cli.add_command(command)
+    for group in (models_cli, split_cli, experiment_cli, stats_cli, logs_cli, rollout_cli, bandit_cli):
+        app.cli.add_command(ops_group(group))  # under --json, usage errors are JSON too (cli/common.py)
+    app.cli.add_command(replay_command)

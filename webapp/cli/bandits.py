@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
 
 from ..rollouts.bandits import bandit_out, running_bandit, start_bandit, stop_bandit
 from ..rollouts.schemas import BanditOut, BanditRequest
-from .common import emit, ops_command, publish_routing, validated
+from .common import OpsGroup, emit, ops_command, publish_routing, validated
 
-bandit_cli = AppGroup("bandit", help="Thompson-sampling bandits over a model's versions.")
+bandit_cli = OpsGroup("bandit", help="Thompson-sampling bandits over a model's versions.")
 
 
 def _line(out: BanditOut) -> str:

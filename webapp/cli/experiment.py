@@ -6,13 +6,12 @@ from collections.abc import Iterator
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
 
 from ..experiments.schemas import Experiment
 from ..experiments.service import experiment_report
-from .common import emit, ops_command
+from .common import OpsGroup, emit, ops_command
 
-experiment_cli = AppGroup("experiment", help="Which version is better, with the evidence.")
+experiment_cli = OpsGroup("experiment", help="Which version is better, with the evidence.")
 
 
 def _lines(report: Experiment) -> Iterator[str]:

@@ -8,17 +8,16 @@ from datetime import timedelta
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
 
 from ..audit.trail import current_actor
 from ..logpipe.partitions import MaintenanceResult, Partition, list_partitions
 from ..logpipe.quarantine import quarantined_batches, requeue
 from ..system.retention import maintain_logs, purge_quarantine
-from .common import emit, ops_command
+from .common import OpsGroup, emit, ops_command
 
 log = logging.getLogger(__name__)
 
-logs_cli = AppGroup("logs", help="The prediction log's partitions and retention.")
+logs_cli = OpsGroup("logs", help="The prediction log's partitions and retention.")
 
 
 def _partition_line(partition: Partition) -> str:

@@ -9,16 +9,15 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
 
 from ..registry import service
 from ..registry.schemas import Activate, ModelVersionOut, RegisterModel
 from ..registry.shapes import version_out
 from ..schemas import Status
-from .common import DECIMAL, emit, ops_command, publish_routing, validated
+from .common import DECIMAL, OpsGroup, emit, ops_command, publish_routing, validated
 from .model_files import read_sets, register_with_file, train_file
 
-models_cli = AppGroup("models", help="Registered model versions.")
+models_cli = OpsGroup("models", help="Registered model versions.")
 
 VERSION_REF = click.argument("ref", nargs=-1, required=True, metavar="MODEL_ID | NAME VERSION")
 

@@ -6,14 +6,13 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import click
-from flask.cli import AppGroup
 
 from ..registry.schemas import SplitOut, SplitRequest
 from ..registry.shapes import split_out
 from ..registry.split_service import read_split, set_split
-from .common import DECIMAL, emit, ops_command, publish_routing, validated
+from .common import DECIMAL, OpsGroup, emit, ops_command, publish_routing, validated
 
-split_cli = AppGroup("split", help="A model name's traffic split.")
+split_cli = OpsGroup("split", help="A model name's traffic split.")
 
 
 def _lines(split: SplitOut) -> Iterator[str]:

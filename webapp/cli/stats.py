@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from flask.cli import AppGroup
-
 from ..stats.refresh import RefreshResult, rebuild_stats, refresh_stats
-from .common import emit, ops_command
+from .common import OpsGroup, emit, ops_command
 
-stats_cli = AppGroup("stats", help="Materialized per-version statistics.")
+stats_cli = OpsGroup("stats", help="Materialized per-version statistics.")
 
 
 def _line(result: RefreshResult) -> str:
