@@ -97,12 +97,19 @@ def shadow_comparison(url: str, model_id: str, pairs: int) -> dict:
     return wait_for(counted, timeout=60, interval=1.0, what=f"{pairs} labelled shadow pairs")
 
 
-def counted_all_feedback(experiment: dict, served: Counter, correct: Counter) -> None:
-    """The service's totals hold every label the replays sent, and count as right what they counted
-    (the replay returns after `wait_seconds` either way: a shortfall fails here, by name)."""
-    arms = {arm["model_version"]: arm for arm in experiment["arms"]}
-    counted = {version: (arms[version]["labelled_count"], arms[version]["correct_count"]) for version in served}
-    assert counted == {version: (served[version], correct[version]) for version in served}, counted
+def counted_all_feedback(url: str, served: Counter, correct: Counter) -> None:
+    """Wait (refreshing the stats) until the service's totals hold every label the replays sent, and
+    count as right what they counted. (Replays are told not to wait: `replay` waits only until each
+    version's total reaches what that one replay served, which a second replay passes at once.)"""
+    expected = {version: (served[version], correct[version]) for version in served}
+
+    def counted() -> dict | None:
+        assert call(url, "POST", "/models/stats/refresh")[0] == 202
+        arms = {arm["model_version"]: arm for arm in ok(url, "GET", "/experiments/sentiment")["arms"]}
+        got = {v: (arms[v]["labelled_count"], arms[v]["correct_count"]) if v in arms else None for v in served}
+        return got == expected or None
+
+    wait_for(counted, timeout=60, interval=0.5, what=f"the service to count the labels sent: {expected}")
 
 
 CASES = {
@@ -138,10 +145,10 @@ def test_a_trained_model_is_shadowed_then_rolled_out_by_its_feedback(case, servi
     first_time_each_worker(url, worker_pids(service), lambda s: sha256 in s["loaded_artifacts"], 60, nudge=True)
     assert file_sha256(tmp_path / "web" / "artifacts" / f"{sha256}.skops") == sha256  # fetched from Postgres
     shadowed = replay(
-        texts[:SHADOW_TEXTS], ReplayPlan(url=url, rate=RATE, users=300, feedback=True, seed=1, wait_seconds=60)
+        texts[:SHADOW_TEXTS], ReplayPlan(url=url, rate=RATE, users=300, feedback=True, seed=1, wait_seconds=0)
     )
     assert not shadowed.errors and shadowed.served == {"2.0.0": SHADOW_TEXTS}, shadowed.served
-    counted_all_feedback(shadowed.experiment, shadowed.served, shadowed.correct)
+    counted_all_feedback(url, shadowed.served, shadowed.correct)
     paired = shadow_comparison(url, candidate, SHADOW_TEXTS)
     assert (paired["served_version"], paired["labelled_pairs"]) == ("2.0.0", SHADOW_TEXTS), paired
     assert paired["served_correct"] == shadowed.correct["2.0.0"], (paired, shadowed.correct)
@@ -156,12 +163,12 @@ def test_a_trained_model_is_shadowed_then_rolled_out_by_its_feedback(case, servi
     for chunk in range(4):
         sent = replay(
             texts[start : start + CHUNK],
-            ReplayPlan(url=url, rate=RATE, users=400, feedback=True, seed=2 + chunk, wait_seconds=60),
+            ReplayPlan(url=url, rate=RATE, users=400, feedback=True, seed=2 + chunk, wait_seconds=0),
         )
         assert not sent.errors, sent.errors
         served.update(sent.served)
         correct.update(sent.correct)
-        counted_all_feedback(sent.experiment, served, correct)
+        counted_all_feedback(url, served, correct)
         start += CHUNK
         body = evaluate_with_worker(sender, url, rollout["id"])
         if body["state"] in TERMINAL:
