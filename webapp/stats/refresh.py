@@ -43,6 +43,7 @@ from .folds.allocations import fold_allocations
 from .folds.outcomes import fold_outcomes
 from .folds.shadows import fold_shadow_pairs
 from .minutes import fold_minutes
+from .models import CalibrationBin
 
 # Arbitrary but fixed: the key of the advisory lock that serializes refreshes.
 REFRESH_LOCK_KEY = 7_301_150_881
@@ -102,6 +103,7 @@ def rebuild_stats() -> RefreshResult:
         PredictionMinute,
         ShadowPair,
         ShadowComparison,
+        CalibrationBin,
     )
     for table in tables:
         db.session.execute(table.__table__.delete())

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from ...extensions import db
 from ...feedback.models import Feedback
 from ...models import PredictionLog
+from ...statistics.calibration import BINS
 
 _CANDIDATES = """
     SELECT prediction_id FROM feedback WHERE {feedback_window}
@@ -32,7 +33,7 @@ _WINDOW = "txid >= CAST(:{low} AS text)::xid8 AND txid < CAST(:{high} AS text)::
 _CHANGES = f"""
 WITH candidates AS ({_CANDIDATES}),
 changed AS (
-    SELECT f.prediction_id, f.label, f.reward, f.received_at, l.model_id, l.prediction,
+    SELECT f.prediction_id, f.label, f.reward, f.received_at, l.model_id, l.prediction, l.confidence,
            f.counted_model_id, f.counted_label, f.counted_prediction, f.counted_reward
     FROM candidates c
     JOIN feedback f ON f.prediction_id = c.prediction_id
@@ -48,16 +49,19 @@ marked AS (
     FROM changed c WHERE f.prediction_id = c.prediction_id
 ),
 contributions AS (
-    SELECT model_id, label, prediction, reward, received_at, 1 AS sign FROM changed
+    SELECT model_id, label, prediction, reward, received_at, confidence, 1 AS sign FROM changed
     UNION ALL
-    SELECT counted_model_id, counted_label, counted_prediction, counted_reward, NULL, -1
+    -- The log never changes, so the contribution taken back had this same confidence.
+    SELECT counted_model_id, counted_label, counted_prediction, counted_reward, NULL, confidence, -1
     FROM changed WHERE counted_model_id IS NOT NULL
 )
-SELECT model_id, label, prediction, sign, count(*) AS count, count(reward) AS reward_count,
+SELECT model_id, label, prediction, sign, LEAST(floor(confidence * {BINS})::int, {BINS - 1}) AS bin,
+       count(*) AS count, count(reward) AS reward_count,
        coalesce(sum(round(reward::numeric, 4)), 0) AS reward_sum,
        coalesce(sum(round(reward::numeric, 4) ^ 2), 0) AS reward_sum_squares,
+       coalesce(sum(round(confidence::numeric, 4)), 0) AS confidence_sum,
        min(received_at) AS first_at, max(received_at) AS last_at
-FROM contributions GROUP BY model_id, label, prediction, sign
+FROM contributions GROUP BY model_id, label, prediction, sign, 5
 """
 
 
@@ -75,6 +79,8 @@ class Change:
     reward_sum_squares: Decimal
     first_at: datetime | None = None
     last_at: datetime | None = None
+    bin: int = 0  # the confidence bin of these predictions (webapp/statistics/calibration.py)
+    confidence_sum: Decimal = Decimal(0)
 
 
 def changes(log_window: tuple[int, int], feedback_window: tuple[int, int]) -> list[Change]:
@@ -90,7 +96,8 @@ def changes(log_window: tuple[int, int], feedback_window: tuple[int, int]) -> li
     )
     return [
         Change(row.model_id, row.label, row.prediction, row.sign, row.count, row.reward_count,
-               Decimal(row.reward_sum), Decimal(row.reward_sum_squares), row.first_at, row.last_at)
+               Decimal(row.reward_sum), Decimal(row.reward_sum_squares), row.first_at, row.last_at,
+               row.bin, Decimal(row.confidence_sum))
         for row in db.session.execute(statement)
     ]  # fmt: skip
 

@@ -23,6 +23,7 @@ from ...experiments.models import ConfusionCell, OutcomeStats
 from ...extensions import db
 from ...feedback.models import Feedback
 from ...models import utcnow
+from ..models import CalibrationBin
 from .outcome_changes import Change, changes
 
 
@@ -34,6 +35,8 @@ class Delta:
     reward_sum: Decimal = Decimal(0)
     reward_sum_squares: Decimal = Decimal(0)
     cells: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    # Confidence bin -> [labelled, correct, confidence sum]
+    calibration: dict[int, list] = field(default_factory=lambda: defaultdict(lambda: [0, 0, Decimal(0)]))
     first_at: datetime | None = None
     last_at: datetime | None = None
 
@@ -44,6 +47,10 @@ class Delta:
             self.counts["labelled_count"] += amount
             self.counts["correct_count"] += amount * (change.label == change.prediction)
             self.cells[(change.label, change.prediction)] += amount
+            totals = self.calibration[change.bin]
+            totals[0] += amount
+            totals[1] += amount * (change.label == change.prediction)
+            totals[2] += change.sign * change.confidence_sum
         self.counts["reward_count"] += change.sign * change.reward_count
         self.reward_sum += change.sign * change.reward_sum
         self.reward_sum_squares += change.sign * change.reward_sum_squares
@@ -104,6 +111,23 @@ def _merge(deltas: dict[uuid.UUID, Delta]) -> None:
                 cells[key] = ConfusionCell(model_id=model_id, true_label=true_label, predicted_label=predicted, count=0)
                 db.session.add(cells[key])
             cells[key].count += amount
+    _merge_calibration(deltas, model_ids)
+
+
+def _merge_calibration(deltas: dict[uuid.UUID, Delta], model_ids: list[uuid.UUID]) -> None:
+    bins = {
+        (row.model_id, row.bin): row
+        for row in db.session.scalars(select(CalibrationBin).where(CalibrationBin.model_id.in_(model_ids)))
+    }
+    for model_id, delta in deltas.items():
+        for bin_index, (labelled, correct, confidence_sum) in delta.calibration.items():
+            row = bins.get((model_id, bin_index))
+            if row is None:
+                row = CalibrationBin(model_id=model_id, bin=bin_index, labelled=0, correct=0, confidence_sum=0)
+                db.session.add(row)
+            row.labelled += labelled
+            row.correct += correct
+            row.confidence_sum = Decimal(row.confidence_sum) + confidence_sum
 
 
 def _new_stats(model_id: uuid.UUID) -> OutcomeStats:
