@@ -27,7 +27,7 @@ def performance(model_name: str | None = None) -> Performance:
     cursor = db.session.get(StatsCursor, 1)
     refreshed_at = cursor.refreshed_at if cursor else None
     if model_name is None:
-        recommendation, note, basis = None, "no model has active versions or predictions yet", None
+        recommendation, note, basis = None, _no_model(entries), None
     elif refreshed_at is None:
         recommendation, note, basis = None, _not_refreshed(), None
     else:
@@ -44,16 +44,19 @@ def performance(model_name: str | None = None) -> Performance:
 
 
 def _model_name(entries: list[StatsEntry]) -> str | None:
-    """The one model with predictions, or else the one with active versions; several is a 400."""
-    for candidates, what in (
-        ({entry.model_name for entry in entries if entry.request_count}, "predictions"),
-        ({entry.model_name for entry in entries if entry.status == "active"}, "active versions"),
-    ):
-        if len(candidates) > 1:
-            raise BadRequest(f"several models have {what}; choose one with ?model=", {"models": sorted(candidates)})
-        if candidates:
-            return candidates.pop()
-    return None
+    """The one model with predictions (several is a 400), or else the one model with active versions."""
+    served = sorted({entry.model_name for entry in entries if entry.request_count})
+    if len(served) > 1:
+        raise BadRequest("several models have predictions; choose one with ?model=", {"models": served})
+    active = {entry.model_name for entry in entries if entry.status == "active"}
+    return served[0] if served else active.pop() if len(active) == 1 else None
+
+
+def _no_model(entries: list[StatsEntry]) -> str:
+    active = sorted({entry.model_name for entry in entries if entry.status == "active"})
+    if not active:
+        return "no model has predictions or active versions yet"
+    return f"several models have active versions ({', '.join(active)}); choose one with ?model="
 
 
 def _not_refreshed() -> str:
