@@ -9,7 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from webapp.config import Settings
-from webapp.tasks import EVALUATE_ROLLOUTS_TASK, MAINTAIN_LOG_PARTITIONS_TASK, REFRESH_STATS_TASK
+from webapp.tasks import (
+    DELIVER_WEBHOOKS_TASK,
+    EVALUATE_ROLLOUTS_TASK,
+    MAINTAIN_LOG_PARTITIONS_TASK,
+    REFRESH_STATS_TASK,
+    WEBHOOK_SWEEP_SECONDS,
+)
 
 # Batches a worker holds unacknowledged on RabbitMQ (see `_rabbitmq_settings`); measured in `make bench`.
 RABBITMQ_PREFETCH = 4
@@ -59,6 +65,12 @@ def celery_settings(settings: Settings) -> dict[str, Any]:
                 "task": MAINTAIN_LOG_PARTITIONS_TASK,
                 "schedule": settings.log_maintenance_seconds,
                 "options": {"expires": settings.log_maintenance_seconds},
+            },
+            # Rollout webhook deliveries no task sent (the broker or worker was down): the outbox's sweep.
+            "sweep-rollout-webhooks": {
+                "task": DELIVER_WEBHOOKS_TASK,
+                "schedule": WEBHOOK_SWEEP_SECONDS,
+                "options": {"expires": WEBHOOK_SWEEP_SECONDS},
             },
         },
     }

@@ -15,6 +15,9 @@ WRITE_ERRORS_TASK = "errors.write_batch"
 REFRESH_STATS_TASK = "stats.refresh"
 EVALUATE_ROLLOUTS_TASK = "rollouts.evaluate"
 MAINTAIN_LOG_PARTITIONS_TASK = "logs.maintain_partitions"
+DELIVER_WEBHOOKS_TASK = "rollouts.deliver_webhooks"
+# How often beat sweeps the rollout webhook deliveries no task has sent (webapp/rollouts/delivery.py).
+WEBHOOK_SWEEP_SECONDS = 30
 # Longest wait between two retries of a write; BROKER_VISIBILITY_TIMEOUT is at least twice this.
 MAX_RETRY_DELAY_SECONDS = 30
 # The database unreachable, not the data bad: raw psycopg2 errors come from the COPY's own cursor.

@@ -13,10 +13,12 @@ from webapp.feedback.ingest import write_feedback_batch
 from webapp.logpipe.ingest import write_prediction_log_batch
 from webapp.logpipe.pacing import process_pacer
 from webapp.metrics.instruments import observe_batch, observe_refresh
+from webapp.rollouts.delivery import RETRY_DELIVERY, deliver, sweep_deliveries
 from webapp.rollouts.evaluate import evaluate_all
 from webapp.stats.refresh import refresh_stats
 from webapp.system.retention import maintain_logs
 from webapp.tasks import (
+    DELIVER_WEBHOOKS_TASK,
     EVALUATE_ROLLOUTS_TASK,
     MAINTAIN_LOG_PARTITIONS_TASK,
     REFRESH_STATS_TASK,
@@ -70,3 +72,11 @@ def maintain_log_partitions() -> dict[str, Any]:
     """Create the coming days' log partitions and drop those past retention."""
     settings = current_app.extensions["settings"]
     return maintain_logs(settings.log_partitions_ahead_days, settings.log_retention_days).as_dict()
+
+
+@shared_task(name=DELIVER_WEBHOOKS_TASK, **RETRY_DELIVERY)
+def deliver_webhooks(delivery_id: int | None = None) -> dict[str, Any]:
+    """POST one rollout webhook delivery (retried with backoff); with no id, from beat: those no task has sent."""
+    if delivery_id is None:
+        return sweep_deliveries()
+    return {"delivery_id": delivery_id, "status": deliver(delivery_id)}

@@ -1,4 +1,4 @@
-"""Applying a rollout's transitions: state, history, audit and split change in ONE transaction.
+"""Applying a rollout's transitions: state, history, audit, webhook outbox and split change in ONE transaction.
 
 The caller holds the rollout's row lock (SELECT ... FOR UPDATE). Each transition is a
 compare-and-set on (id, expected state, expected step), then the split goes through the split
@@ -22,6 +22,7 @@ from ..registry.split_service import set_split
 from ..registry.splits import active_versions
 from .machine import Check
 from .models import Rollout, RolloutEvent
+from .webhooks import queue_deliveries, send_queued
 
 
 def planned_percents(rollout: Rollout, step_index: int | None) -> tuple[Decimal, Decimal]:
@@ -82,10 +83,12 @@ def transition(
     )  # fmt: skip
     audit = {"rollout_id": rollout.id, "state": state, "step_index": step_index, "reason": reason}
     record(f"rollout.{action}", rollout.model_name, rollout.candidate_id, {"state": expected[0]}, audit)
-    if not moves:
+    deliveries = queue_deliveries(rollout, action, candidate_percent, reason, now)  # the outbox, this transaction
+    if moves:
+        set_split(rollout.model_name, _weights(rollout, *percents), on_commit=on_commit)
+    else:
         db.session.commit()
-        return
-    set_split(rollout.model_name, _weights(rollout, *percents), on_commit=on_commit)
+    send_queued(deliveries)
 
 
 def _weights(rollout: Rollout, candidate: Decimal, baseline: Decimal) -> dict[str, Decimal]:

@@ -1,4 +1,5 @@
-"""Tables of the rollouts domain: each rollout's plan and state, and its history of transitions."""
+"""Tables of the rollouts domain: each rollout's plan and state, its history of transitions, its webhooks
+and their deliveries; and the bandits."""
 
 from __future__ import annotations
 
@@ -101,4 +102,40 @@ class Bandit(db.Model):
     weights: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # version -> percent, last applied
     reason: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RolloutWebhook(db.Model):
+    """Where a rollout's transitions are POSTed, and the secret they are signed with (never shown)."""
+
+    __tablename__ = "rollout_webhooks"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    rollout_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("rollouts.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(Text)
+
+
+class WebhookDelivery(db.Model):
+    """One transition to send to one webhook: the outbox row, written with the transition it reports.
+
+    `body` is the exact JSON sent and signed. `status`: pending, delivered or failed (attempts used up).
+    `next_attempt_at`: when the sweep may take it; each attempt pushes it past the retries' longest wait.
+    """
+
+    __tablename__ = "rollout_webhook_deliveries"
+    __table_args__ = (Index("ix_rollout_webhook_deliveries_pending", "next_attempt_at", postgresql_where=text(
+        "status = 'pending'")),)  # fmt: skip
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    webhook_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("rollout_webhooks.id", ondelete="CASCADE"), index=True
+    )
+    event: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -9,7 +9,8 @@ from ..models import ModelVersion
 from .apply import current_percents
 from .metrics import step_requests
 from .models import Rollout, RolloutEvent
-from .schemas import CheckOut, RolloutEventOut, RolloutOut
+from .schemas import CheckOut, RolloutEventOut, RolloutOut, WebhookOut
+from .webhooks import webhooks_out
 
 
 def rollout_out(rollout: Rollout) -> RolloutOut:
@@ -51,4 +52,5 @@ def rollout_out(rollout: Rollout) -> RolloutOut:
             )
             for event in events
         ],
+        webhooks=[WebhookOut.model_validate(hook) for hook in webhooks_out(rollout.id)],
     )  # fmt: skip

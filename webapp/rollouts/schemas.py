@@ -7,10 +7,11 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import BaseModel, Discriminator, Field, SecretStr, Tag, field_validator, model_validator
 
 from ..schemas import Percent, RequestModel, SemVer, weight_number
 from .guardrails import DEFAULT_LATENCY_RATIO, DEFAULT_MIN_LATENCY_INCREASE_MS
+from .webhooks import url_problem
 
 RolloutState = Literal["running", "paused", "rolled_back", "completed", "aborted"]
 DEFAULT_STEPS = (1, 5, 25, 50, 100)
@@ -59,6 +60,21 @@ Step = Annotated[
 ]
 
 
+class WebhookIn(RequestModel):
+    url: str = Field(description="http:// or https://, a host, no user name or password, at most 2,000 characters")
+    secret: SecretStr = Field(
+        min_length=1, max_length=500, description="Signs each delivery (X-Signature-256); never shown again"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _usable_url(cls, url: str) -> str:
+        problem = url_problem(url)
+        if problem:
+            raise ValueError(problem)
+        return url
+
+
 class RolloutRequest(RequestModel):
     candidate: SemVer = Field(description="A registered, non-archived version of the model")
     baseline: SemVer | None = Field(default=None, description="Default: the active version with the most traffic")
@@ -76,6 +92,9 @@ class RolloutRequest(RequestModel):
         default=200, description="Candidate routed requests needed in a step before it advances"
     )
     guardrails: GuardrailsIn = Field(default_factory=GuardrailsIn)
+    webhooks: list[WebhookIn] = Field(
+        default_factory=list, max_length=10, description="Where every transition is POSTed, signed with its secret"
+    )
 
     @field_validator("steps")
     @classmethod
@@ -108,6 +127,21 @@ class CheckOut(BaseModel):
     limit: float | None
     breached: bool
     note: str
+
+
+class DeliveryOut(BaseModel):
+    event: str = Field(description="started, step, gate, promoted, paused, resumed, completed, rolled_back, aborted")
+    status: Literal["pending", "delivered", "failed"] = Field(
+        description="pending: not yet answered 2xx (retries to come); failed: every attempt used"
+    )
+    attempts: int
+    last_error: str | None = Field(description="What went wrong on the last failed attempt, in plain words")
+    delivered_at: datetime | None
+
+
+class WebhookOut(BaseModel):
+    url: str
+    deliveries: list[DeliveryOut] = Field(description="One per transition since the rollout started, oldest first")
 
 
 class RolloutEventOut(BaseModel):
@@ -143,6 +177,7 @@ class RolloutOut(BaseModel):
     evaluated_at: datetime | None
     created_at: datetime
     history: list[RolloutEventOut]
+    webhooks: list[WebhookOut] = Field(description="Each webhook's URL and deliveries; the secret is never shown")
 
 
 class BanditRequest(RequestModel):

@@ -17,6 +17,7 @@ from . import machine as m
 from .apply import planned_percents, transition
 from .models import Bandit, Rollout
 from .schemas import RolloutRequest
+from .webhooks import add_webhooks
 
 MAX_ID = 2**63 - 1
 
@@ -49,6 +50,7 @@ def start_rollout(name: str, request: RolloutRequest, on_commit: OnCommit | None
     except IntegrityError:
         db.session.rollback()
         raise Conflict(f"model {name!r} already has an active rollout") from None
+    add_webhooks(rollout, [(hook.url, hook.secret.get_secret_value()) for hook in request.webhooks])
     reason = f"started: {candidate.version} against {baseline.version} over {len(rollout.steps)} steps"
     transition(rollout, "start", m.RUNNING, 0, reason, percents=planned_percents(rollout, 0), on_commit=on_commit)
     return rollout
