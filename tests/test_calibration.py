@@ -14,13 +14,14 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from tests.api import two_versions
 from tests.records import log_record, refresh_settled
+from webapp.experiments.models import CalibrationBin
 from webapp.extensions import db
 from webapp.feedback.ingest import write_feedback_batch
 from webapp.logpipe.ingest import write_prediction_logs
 from webapp.logpipe.wire import encode_feedback_batch
 from webapp.statistics.calibration import BINS, BinTotals, bin_of, calibration
-from webapp.stats.models import CalibrationBin
 from webapp.stats.refresh import rebuild_stats
 
 MODEL = str(uuid.uuid4())
@@ -100,3 +101,28 @@ def test_the_refresh_folds_each_labelled_prediction_into_its_confidence_bin(app)
         rebuild_stats()
         refresh_settled()
         assert stored_bins() == incremental
+
+
+def test_the_experiment_shows_each_versions_calibration(app, client):
+    """Both versions say 0.8 (log_record's confidence): 1.0.0 is right 50% of the time, 2.0.0 80%."""
+    v1, v2 = two_versions(client)
+    with app.app_context():
+        for model_id, version, right in ((v1, "1.0.0", 100), (v2, "2.0.0", 160)):
+            logs = [log_record(model_id, version, routing="random", confidence=0.8) for _ in range(200)]
+            write_prediction_logs(logs)
+            labels = ["positive" if i < right else "negative" for i in range(200)]
+            pairs = zip(logs, labels, strict=True)
+            write_feedback_batch(encode_feedback_batch([feedback(log["prediction_id"], label) for log, label in pairs]))
+        refresh_settled()
+    arms = {arm["model_version"]: arm for arm in client.get("/experiments/sentiment").get_json()["arms"]}
+    over, calibrated = arms["1.0.0"]["calibration"], arms["2.0.0"]["calibration"]
+    assert over["expected_calibration_error"] == pytest.approx(0.3)
+    assert calibrated["expected_calibration_error"] == pytest.approx(0.0, abs=1e-9)
+    [row] = over["bins"]
+    assert (row["confidence_range"], row["labelled"], row["mean_confidence"], row["accuracy"]) == (
+        [0.8, 0.9],
+        200,
+        0.8,
+        0.5,
+    )
+    assert row["accuracy_ci"][0] < 0.5 < row["accuracy_ci"][1]

@@ -15,10 +15,20 @@ from datetime import datetime
 
 from ..statistics import frequentist as st
 from ..statistics import multiplicity
+from ..statistics.calibration import calibration
 from ..statistics.stratified import compare_stratified
 from .data import ArmData, ExperimentData
 from .decision import decide
-from .schemas import ArmOut, ComparisonOut, Experiment, MultiplicityOut, PowerOut, SrmOut
+from .schemas import (
+    ArmOut,
+    CalibrationOut,
+    ComparisonOut,
+    Experiment,
+    MultiplicityOut,
+    PowerOut,
+    ReliabilityBinOut,
+    SrmOut,
+)
 
 
 def analyze(data: ExperimentData, baseline: str | None, mde: float, target_n: int) -> Experiment:
@@ -160,7 +170,23 @@ def _arm_out(arm: ArmData) -> ArmOut:
         reward_count=arm.reward.n, mean_reward=_round(arm.reward.mean),
         mean_reward_ci=[_round(value) for value in reward_ci.as_list()] if reward_ci else None,
         confusion_matrix=arm.confusion, mean_confidence=arm.mean_confidence, mean_latency=_round(arm.latency.mean),
-        p95_latency=arm.p95_latency,
+        p95_latency=arm.p95_latency, calibration=_calibration_out(arm),
+    )  # fmt: skip
+
+
+def _calibration_out(arm: ArmData) -> CalibrationOut:
+    result = calibration(arm.calibration_bins)
+    return CalibrationOut(
+        labelled=result.labelled,
+        expected_calibration_error=_round(result.expected_calibration_error, 4),
+        bins=[
+            ReliabilityBinOut(
+                confidence_range=[row.low, row.high], labelled=row.labelled,
+                mean_confidence=round(row.mean_confidence, 4), accuracy=round(row.accuracy, 4),
+                accuracy_ci=[round(value, 4) for value in row.accuracy_ci],
+            )
+            for row in result.bins
+        ],
     )  # fmt: skip
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..statistics import frequentist as st
+from ..statistics.calibration import BinTotals
 from ..statistics.stratified import Sample
 
 
@@ -29,6 +30,7 @@ class ArmData:
     confusion: dict[str, dict[str, int]] = field(default_factory=dict)
     routed_by_config_version: dict[str, int] = field(default_factory=dict)
     routed_total: int = 0
+    calibration_bins: list[BinTotals] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

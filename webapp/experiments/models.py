@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, DateTime, Index, Numeric, String, Uuid
+from sqlalchemy import BigInteger, DateTime, Index, Numeric, SmallInteger, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -112,3 +112,16 @@ class ShadowComparison(db.Model):
     shadow_only_correct: Mapped[int] = mapped_column(BigInteger, default=0)
     served_only_correct: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CalibrationBin(db.Model):
+    """Labelled predictions of a version whose confidence fell in one bin: how many, how many right,
+    and their confidences' sum (webapp/statistics/calibration.py)."""
+
+    __tablename__ = "calibration_bins"
+
+    model_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    bin: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    labelled: Mapped[int] = mapped_column(BigInteger, default=0)
+    correct: Mapped[int] = mapped_column(BigInteger, default=0)
+    confidence_sum: Mapped[Decimal] = mapped_column(Numeric(24, 4), default=Decimal(0))

@@ -12,10 +12,11 @@ from ..errors import NotFound
 from ..extensions import db
 from ..models import ModelStats, ModelVersion, StatsCursor
 from ..statistics import frequentist as st
+from ..statistics.calibration import BinTotals
 from .data import ArmData, ExperimentData
 from .epoch_outcomes import epoch_samples
 from .epochs import Epoch, current_epoch
-from .models import AllocationCount, AllocationUser, ConfusionCell, OutcomeStats
+from .models import AllocationCount, AllocationUser, CalibrationBin, ConfusionCell, OutcomeStats
 
 # A feedback rate measured over less than this is noise, not a rate.
 MIN_RATE_SPAN_SECONDS = 60
@@ -44,12 +45,14 @@ def experiment_data(model_name: str) -> ExperimentData:
         row.model_id: row for row in db.session.scalars(select(OutcomeStats).where(OutcomeStats.model_id.in_(ids)))
     }
     confusion = _confusion(ids)
+    calibration = _calibration_bins(ids)
     arms = [
         replace(
             _arm(versions[model_id], percent, stats.get(model_id), outcomes.get(model_id), confusion.get(model_id, {}),
                  routed.get(model_id, (0, 0)), users.get(model_id, 0)),
             routed_by_config_version=history.get(model_id, {}),
             routed_total=sum(history.get(model_id, {}).values()),
+            calibration_bins=calibration.get(model_id, []),
         )
         for model_id, percent in weights.items()
     ]  # fmt: skip
@@ -94,6 +97,15 @@ def _confusion(ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, dict[str, int]
         if cell.count:
             matrix.setdefault(cell.model_id, {}).setdefault(cell.true_label, {})[cell.predicted_label] = cell.count
     return matrix
+
+
+def _calibration_bins(ids: list[uuid.UUID]) -> dict[uuid.UUID, list[BinTotals]]:
+    found: dict[uuid.UUID, list[BinTotals]] = {}
+    for row in db.session.scalars(select(CalibrationBin).where(CalibrationBin.model_id.in_(ids))):
+        found.setdefault(row.model_id, []).append(
+            BinTotals(row.bin, row.labelled, row.correct, float(row.confidence_sum))
+        )
+    return found
 
 
 def _arm(

@@ -25,6 +25,23 @@ class ExperimentQuery(QueryModel):
     )
 
 
+class ReliabilityBinOut(BaseModel):
+    confidence_range: list[float] = Field(description="[low, high): the bin of confidences")
+    labelled: int
+    mean_confidence: float
+    accuracy: float
+    accuracy_ci: list[float] = Field(description="95% Wilson interval")
+
+
+class CalibrationOut(BaseModel):
+    labelled: int = Field(description="Labelled predictions the bins hold")
+    expected_calibration_error: float | None = Field(
+        description="Mean gap between confidence and accuracy over the bins, weighted by their counts; 0 is "
+        "calibrated. null without labelled feedback"
+    )
+    bins: list[ReliabilityBinOut] = Field(description="The reliability table: bins with labels, by confidence")
+
+
 class ArmOut(BaseModel):
     model_version: str
     model_id: str
@@ -47,6 +64,7 @@ class ArmOut(BaseModel):
     mean_confidence: float | None
     mean_latency: float | None = Field(description="ms")
     p95_latency: float | None = Field(description="ms, within ±2%")
+    calibration: CalibrationOut = Field(description="Whether its confidence says how often it is right")
 
 
 class ComparisonOut(BaseModel):

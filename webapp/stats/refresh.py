@@ -30,6 +30,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from ..experiments.models import (
     AllocationCount,
     AllocationUser,
+    CalibrationBin,
     ConfusionCell,
     OutcomeStats,
     ShadowComparison,
@@ -43,7 +44,6 @@ from .folds.allocations import fold_allocations
 from .folds.outcomes import fold_outcomes
 from .folds.shadows import fold_shadow_pairs
 from .minutes import fold_minutes
-from .models import CalibrationBin
 
 # Arbitrary but fixed: the key of the advisory lock that serializes refreshes.
 REFRESH_LOCK_KEY = 7_301_150_881

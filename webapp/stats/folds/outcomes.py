@@ -19,11 +19,10 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from ...experiments.models import ConfusionCell, OutcomeStats
+from ...experiments.models import CalibrationBin, ConfusionCell, OutcomeStats
 from ...extensions import db
 from ...feedback.models import Feedback
 from ...models import utcnow
-from ..models import CalibrationBin
 from .outcome_changes import Change, changes
 
 
