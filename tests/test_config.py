@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from webapp.config import ConfigError, Settings
@@ -43,3 +45,16 @@ def test_a_bad_value_names_every_variable_at_fault() -> None:
     assert message.startswith("invalid configuration: ")
     assert "LOG_BATCH_SIZE: Input should be greater than or equal to 1" in message
     assert "LOG_FORMAT: " in message
+
+
+def test_records_spooled_for_one_database_are_never_republished_to_another():
+    """Each database gets its own spool directory under SPOOL_DIR; a password change keeps it."""
+    embedded = Settings.from_env({"INSTANCE_DIR": "/srv/router"})
+    first = Settings.from_env({"INSTANCE_DIR": "/srv/router", "DATABASE_URL": "postgresql://app:one@db:5432/router"})
+    rotated = Settings.from_env({"INSTANCE_DIR": "/srv/router", "DATABASE_URL": "postgresql://app:two@db:5432/router"})
+    other = Settings.from_env({"INSTANCE_DIR": "/srv/router", "DATABASE_URL": "postgresql://app:one@db:5432/staging"})
+    assert embedded.spool_path == Path("/srv/router/spool/embedded")
+    assert first.spool_path.parent == Path("/srv/router/spool")
+    assert first.spool_path == rotated.spool_path
+    assert len({embedded.spool_path, first.spool_path, other.spool_path}) == 3
+    assert "one" not in str(first.spool_path)

@@ -8,6 +8,7 @@ are used. A bad value stops the start with a message naming the variable.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -21,6 +22,7 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+from sqlalchemy.engine import make_url
 
 from .embedded import EmbeddedUrls, read_urls
 
@@ -235,7 +237,19 @@ class Settings(BaseSettings):
 
     @property
     def spool_path(self) -> Path:
-        return self.spool_dir or self.instance_dir / "spool"
+        """SPOOL_DIR (default INSTANCE_DIR/spool), one directory per database: records spooled while
+        writing to one database are re-published to that database only, never to the next one the
+        same instance directory is pointed at."""
+        return (self.spool_dir or self.instance_dir / "spool") / self.database_key
+
+    @property
+    def database_key(self) -> str:
+        """`embedded`, or a short hash of DATABASE_URL without its password (it names a directory)."""
+        if not self.database_url:
+            return "embedded"
+        url = make_url(normalize_database_url(self.database_url))
+        where = f"{url.username}@{url.host}:{url.port}/{url.database}?{sorted(url.query.items())}"
+        return "db-" + hashlib.sha256(where.encode()).hexdigest()[:12]
 
     def missing_required_keys(self) -> list[str]:
         """With REQUIRE_API_KEYS, the key variables left empty (each leaves a scope open)."""
