@@ -51,6 +51,8 @@ class ReplayResult:
     feedback_sent: int = 0
     seconds: float = 0.0
     experiment: dict[str, Any] | None = None
+    # What the service had counted per version before this replay: (requests, labelled).
+    counted_before: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def accuracy(self, version: str) -> float:
         """The fraction of this version's answers that matched the human label, as the replay counted."""
@@ -94,6 +96,7 @@ def replay(
     rng = random.Random(plan.seed)
     users = [f"replay-user-{rng.randrange(plan.users)}" for _ in texts]
     answers: queue.Queue = queue.Queue()
+    result.counted_before = counted_so_far(client, plan.model)
     started = time.monotonic()
     shipper = FeedbackShipper(client, answers, result) if plan.feedback else None
     if shipper:
@@ -193,13 +196,23 @@ def wait_for_experiment(client: Client, plan: ReplayPlan, result: ReplayResult) 
             return report
 
 
+def counted_so_far(client: Client, model: str) -> dict[str, tuple[int, int]]:
+    """Per version, the requests and labels the service has counted (none before a first experiment)."""
+    status, report = client.call("GET", f"/experiments/{model}")
+    if status != 200:
+        return {}
+    return {arm["model_version"]: (arm["request_count"], arm["labelled_count"]) for arm in report["arms"]}
+
+
 def _caught_up(report: dict[str, Any], result: ReplayResult, feedback: bool) -> bool:
+    # Against what was counted before this replay: a second replay on the same versions waits for its own.
     counted = {arm["model_version"]: arm for arm in report["arms"]}
     for version, served in result.served.items():
         arm = counted.get(version)
-        if arm is None or arm["request_count"] < served:
+        requests_before, labelled_before = result.counted_before.get(version, (0, 0))
+        if arm is None or arm["request_count"] - requests_before < served:
             return False
-        if feedback and arm["labelled_count"] < served:
+        if feedback and arm["labelled_count"] - labelled_before < served:
             return False
     return True
 
