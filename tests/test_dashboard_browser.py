@@ -142,6 +142,12 @@ def test_dashboard_shows_the_experiment_and_follows_a_split_change(service, brow
                    .startsWith("Rollout of 1.0.0 over 2.0.0: running, step 1 of 2, 10% of traffic; guardrails: ")""",
         timeout=SPLIT_CHANGE_SECONDS * 1000,
     )
+    # With an admin key (the admin scope is open here: any key is good) the page can operate the service;
+    # tests/test_dashboard_controls.py drives each control. This is docs/dashboard.png.
+    page.fill("#admin-input", "any-key")
+    page.click("#admin-form button")
+    page.wait_for_selector("#model-sentiment .rollout-actions [data-action=pause]:visible", timeout=15_000)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-operable.png"), full_page=True)
     assert console_errors == []
     assert outside == []
 

@@ -81,6 +81,8 @@ export function drawRate(element, timeseries, statusOf) {
   const layout = {
     ...LAYOUT,
     title: { text: "Requests per minute, last hour" },
+    xaxis: { visible: any },
+    yaxis: { visible: any },
     annotations: any ? [] : emptyNote("No predictions in the last hour: POST /predict"),
   };
   Plotly.react(element.querySelector(".rate"), traces, layout, PLOT_CONFIG);
@@ -96,7 +98,8 @@ export function drawLatency(element, stats, statusOf) {
     ...LAYOUT,
     title: { text: "Latency, ms" },
     barmode: "group",
-    xaxis: { type: "category" },
+    xaxis: { type: "category", visible: stats.length > 0 },
+    yaxis: { visible: stats.length > 0 },
     annotations: stats.length ? [] : emptyNote("No predictions counted yet: POST /predict (counted at each stats refresh)"),
   };
   Plotly.react(element.querySelector(".latency"), stats.length ? traces : [], layout, PLOT_CONFIG);

@@ -1,8 +1,10 @@
 // The dashboard: reads the JSON API every 10 s and redraws in place (Plotly.react), no page reload.
-// A read key, when the service asks for one, lives in sessionStorage and travels as X-API-Key only (api.js).
+// A read key, when the service asks for one, lives in sessionStorage and travels as X-API-Key only (api.js);
+// so does an admin key, entered in the header, which shows the controls (controls.js).
 
-import { api, NeedsKey, READ_KEY } from "./api.js";
+import { ADMIN_KEY, adminKey, api, NeedsKey, READ_KEY } from "./api.js";
 import { drawAccuracy, drawLatency, drawRate, drawSplit } from "./charts.js";
+import { CONTROLS_HTML, updateControls } from "./controls.js";
 import {
   currentRollout, describeRollout, fillAudit, fillVersions, plainSummary, statisticalDetail,
 } from "./summary.js";
@@ -18,6 +20,30 @@ function askForKey() {
     form.hidden = true;
     refresh();
   };
+}
+
+function showAdminKey() {
+  const set = Boolean(adminKey());
+  document.getElementById("admin-form").hidden = set;
+  document.getElementById("admin-set").hidden = !set;
+}
+
+function adminKeyForm() {
+  document.getElementById("admin-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = document.getElementById("admin-input");
+    if (!input.value) return;
+    sessionStorage.setItem(ADMIN_KEY, input.value);
+    input.value = "";
+    showAdminKey();
+    refresh();
+  });
+  document.getElementById("admin-forget").addEventListener("click", () => {
+    sessionStorage.removeItem(ADMIN_KEY);
+    showAdminKey();
+    refresh();
+  });
+  showAdminKey();
 }
 
 function groupBy(items, keyOf) {
@@ -44,7 +70,7 @@ function section(name) {
       <div class="chart latency"></div><div class="chart accuracy"></div>
     </div>
     <p class="split-note"></p>
-    <div class="rollout"></div>
+    <div class="rollout"></div>${CONTROLS_HTML}
     <h3>Versions: promised before serving, measured in service</h3>
     <table class="versions"><thead><tr><th>version</th><th>family</th><th>model file</th>
     <th>offline metrics (promised)</th><th>online accuracy (measured)</th></tr></thead><tbody></tbody></table>
@@ -78,19 +104,28 @@ async function drawModel(name, versions, archived, stats, timeseries) {
   element.querySelector(".rollout").textContent = describeRollout(rollout, experiment);
   fillVersions(element, versions, experiment);
   fillAudit(element, audit.entries, new Map(every.map((v) => [v.model_id, v.version])));
+  await updateControls(element, name, { versions, rollout, contract, refresh });
 }
 
-// What this service declares in /openapi.json, read once: the page uses only what is there.
-const contract = { read: false, rollouts: false };
+// What this service declares in /openapi.json, read once: the page uses only what is there, and the
+// rollout form starts from the defaults the contract states.
+const contract = { read: false, rollouts: false, promote: false, rolloutSchema: null };
+
+function readContract(document_) {
+  contract.rollouts = "/models/{name}/rollouts" in document_.paths;
+  contract.promote = "/rollouts/{rollout_id}/promote" in document_.paths;
+  const schemas = (document_.components && document_.components.schemas) || {};
+  if (schemas.RolloutRequest) {
+    const guardrails = schemas.GuardrailsIn ? schemas.GuardrailsIn.properties : {};
+    contract.rolloutSchema = { properties: schemas.RolloutRequest.properties, guardrails };
+  }
+  contract.read = true;
+}
 
 async function refresh() {
   const status = document.getElementById("status");
   try {
-    if (!contract.read) {
-      const document_ = await api("/openapi.json");
-      contract.rollouts = "/models/{name}/rollouts" in document_.paths;
-      contract.read = true;
-    }
+    if (!contract.read) readContract(await api("/openapi.json"));
     const [versions, archived, stats, timeseries] = await Promise.all([
       api("/models"), api("/models?status=archived"), api("/models/stats"), api("/models/stats/timeseries?minutes=60"),
     ]);
@@ -109,5 +144,6 @@ async function refresh() {
   }
 }
 
+adminKeyForm();
 refresh();
 setInterval(refresh, REFRESH_MS);
