@@ -110,6 +110,10 @@ def test_dashboard_shows_the_experiment_and_follows_a_split_change(service, brow
     assert legend(page, "rate") == ["1.0.0", "2.0.0"]
     assert legend(page, "latency") == ["p50", "p95"]
     assert legend(page, "accuracy") == ["1.0.0", "2.0.0"]
+    # The reliability chart: each version with its expected calibration error, then the diagonal.
+    calibration = legend(page, "calibration")
+    assert calibration[-1] == "calibrated" and len(calibration) == 3, calibration
+    assert all(re.fullmatch(r"[12]\.0\.0 \(ECE 0\.\d{3}\)", text) for text in calibration[:-1]), calibration
     assert page.locator("#model-sentiment .accuracy .errorbar").count() == 2
     summary = page.locator("#model-sentiment .verdict").inner_text()
     assert not re.search(r"epoch|sample ratio|p =|confidence sequence", summary), summary  # plain English

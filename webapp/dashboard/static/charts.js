@@ -1,4 +1,4 @@
-// The four charts of a model, redrawn in place (Plotly.react). An archived version is named as such and
+// The five charts of a model, redrawn in place (Plotly.react). An archived version is named as such and
 // drawn dotted; an empty chart says what would fill it.
 
 const PLOT_CONFIG = { displayModeBar: false, responsive: true };
@@ -127,4 +127,29 @@ export function drawAccuracy(element, experiment, order, statusOf) {
     annotations: arms.length ? [] : emptyNote("No feedback yet: POST /feedback with the prediction_id and its label"),
   };
   Plotly.react(element.querySelector(".accuracy"), traces, layout, PLOT_CONFIG);
+}
+
+// Reliability: per version, accuracy in each confidence bin against the bin's mean confidence. A calibrated
+// version's points sit on the diagonal; the legend gives its expected calibration error.
+export function drawCalibration(element, experiment, order, statusOf) {
+  const arms = (experiment ? experiment.arms : []).filter((arm) => arm.calibration && arm.calibration.bins.length);
+  arms.sort((a, b) => order(a) - order(b));
+  const traces = arms.map((arm) => ({
+    type: "scatter",
+    mode: "lines+markers",
+    name: `${label(arm.model_version, statusOf)} (ECE ${arm.calibration.expected_calibration_error.toFixed(3)})`,
+    x: arm.calibration.bins.map((bin) => bin.mean_confidence),
+    y: arm.calibration.bins.map((bin) => bin.accuracy),
+    text: arm.calibration.bins.map((bin) => `${bin.labelled} labelled`),
+  }));
+  const diagonal = { type: "scatter", mode: "lines", name: "calibrated", x: [0, 1], y: [0, 1],
+    line: { dash: "dot", color: "#999" }, hoverinfo: "skip" };
+  const layout = {
+    ...LAYOUT,
+    title: { text: "Calibration: accuracy by confidence" },
+    xaxis: { range: [0, 1], title: { text: "confidence" } },
+    yaxis: { range: [0, 1] },
+    annotations: arms.length ? [] : emptyNote("No labelled feedback yet: calibration compares confidence with labels"),
+  };
+  Plotly.react(element.querySelector(".calibration"), arms.length ? [...traces, diagonal] : [], layout, PLOT_CONFIG);
 }

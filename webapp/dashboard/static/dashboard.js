@@ -3,7 +3,7 @@
 // so does an admin key, entered in the header, which shows the controls (controls.js).
 
 import { ADMIN_KEY, adminKey, api, NeedsKey, READ_KEY } from "./api.js";
-import { drawAccuracy, drawLatency, drawRate, drawSplit } from "./charts.js";
+import { drawAccuracy, drawCalibration, drawLatency, drawRate, drawSplit } from "./charts.js";
 import { CONTROLS_HTML, updateControls } from "./controls.js";
 import {
   currentRollout, describeRollout, fillAudit, fillVersions, plainSummary, statisticalDetail,
@@ -68,6 +68,7 @@ function section(name) {
     <div class="charts">
       <div class="chart split"></div><div class="chart rate"></div>
       <div class="chart latency"></div><div class="chart accuracy"></div>
+      <div class="chart calibration"></div>
     </div>
     <p class="split-note"></p>
     <div class="rollout"></div>${CONTROLS_HTML}
@@ -98,6 +99,7 @@ async function drawModel(name, versions, archived, stats, timeseries) {
   drawRate(element, { minutes: timeseries.minutes, series }, statusOf);
   drawLatency(element, stats.filter((s) => s.model_name === name && s.request_count > 0), statusOf);
   drawAccuracy(element, experiment, order, statusOf);
+  drawCalibration(element, experiment, order, statusOf);
   element.querySelector(".verdict").textContent = plainSummary(experiment);
   element.querySelector(".detail-text").textContent = statisticalDetail(experiment);
   const rollout = currentRollout(rollouts);
