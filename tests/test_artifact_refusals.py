@@ -33,11 +33,11 @@ REFUSED = [
     pytest.param(files.random_bytes, NOT_SKOPS, id="random bytes"),
     pytest.param(lambda: b"", NOT_SKOPS, id="an empty body"),
     pytest.param(files.truncated, NOT_SKOPS, id="half a skops file"),
-    pytest.param(files.zip_without_schema, "its skops schema cannot be read", id="a zip that is not skops"),
+    pytest.param(files.zip_without_schema, "it holds no skops schema", id="a zip that is not skops"),
     pytest.param(files.untrusted_function, files.UNTRUSTED_TYPE, id="a type outside the trust list"),
     pytest.param(files.integer_classes, "its classes are 0, 1, 2", id="integer classes"),
     pytest.param(files.other_labels, "its classes are 'bad', 'good'", id="other label names"),
-    pytest.param(files.crashes_on_text, "it failed on the probe text", id="a crash on a probe"),
+    pytest.param(files.crashes_on_text, "it raised an error on the probe text", id="a crash on a probe"),
 ]
 
 

@@ -8,16 +8,18 @@ unpickling runs whatever the file says.
 The trust list is skops's default and nothing more: Python's containers and primitives, NumPy
 and SciPy value types and ufuncs, and scikit-learn's estimators and their internal types. A file
 naming any other type (a function, a module's callable, a class of the team's own) is refused
-with the names, so the team can see what to change.
+with the names, so the team can see what to change. Before skops reads the file, its archive is
+bounded (archive.py), and after it is built, its text vectorizers' settings are (text_settings.py).
+Why a file failed is said in plain words; what a library raised goes to the server log.
 """
 
 from __future__ import annotations
 
 import gc
+import logging
 import sys
 import time
 import types
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,8 +27,14 @@ from typing import Any
 import numpy as np
 import skops.io
 
-from ..errors import ValidationFailed
 from ..inference.sklearn_family import SklearnPredictor
+from .archive import UNPACKED_FACTOR, inspect_archive
+from .refusal import ArtifactRefused
+from .text_settings import refuse_unsafe_text_settings
+
+log = logging.getLogger(__name__)
+# For a file loaded outside an upload (a host's cache): the bound at the default ARTIFACT_MAX_BYTES.
+DEFAULT_MAX_UNPACKED = UNPACKED_FACTOR * 64 * 1024 * 1024
 
 LABELS = ("negative", "neutral", "positive")
 # Texts a served model will meet: near-empty, very long, non-Latin scripts and emoji, negations.
@@ -45,13 +53,6 @@ PROBES = (
 )
 
 
-class ArtifactRefused(ValidationFailed):
-    """422: the file is not a model this service can serve, and why."""
-
-    def __init__(self, reason: str, details: Any = None) -> None:
-        super().__init__(f"the model file was refused: {reason}", details)
-
-
 @dataclass(frozen=True)
 class CheckedModel:
     predictor: SklearnPredictor
@@ -61,33 +62,31 @@ class CheckedModel:
     probe_seconds: float  # the slowest probe
 
 
-def load_trusted(path: Path) -> Any:
+def load_trusted(path: Path, max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED) -> Any:
     """The estimator in a skops file, built only from trusted types; ArtifactRefused otherwise."""
-    if not zipfile.is_zipfile(path):
-        raise ArtifactRefused(
-            "it is not a skops file. Save the model with skops.io.dump; pickle and joblib files are refused "
-            "because loading them can run code"
-        )
+    inspect_archive(path, max_unpacked_bytes)  # before skops reads a byte of it
     try:
         untrusted = skops.io.get_untrusted_types(file=path)
-    except Exception as exc:  # noqa: BLE001  any unreadable archive is the file's fault, reported as such
-        raise ArtifactRefused(f"its skops schema cannot be read ({_first_line(exc)})") from None
+    except Exception:  # any unreadable archive is the file's fault, reported as such
+        log.warning("skops could not read the schema of %s", path, exc_info=True)
+        raise ArtifactRefused("its skops schema cannot be read") from None
     if untrusted:
         raise ArtifactRefused(
             f"it names types outside the trust list: {', '.join(sorted(untrusted))}", {"untrusted_types": untrusted}
         )
     try:
         return skops.io.load(path, trusted=[])
-    except Exception as exc:  # noqa: BLE001  a damaged or inconsistent file, refused like any other
-        raise ArtifactRefused(f"it could not be loaded ({_first_line(exc)})") from None
+    except Exception:  # a damaged or inconsistent file, refused like any other; the log keeps skops's words
+        log.warning("skops could not load %s", path, exc_info=True)
+        raise ArtifactRefused("it could not be loaded: its parts do not fit together as a model") from None
 
 
-def check(path: Path, probe_budget_seconds: float) -> CheckedModel:
+def check(path: Path, probe_budget_seconds: float, max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED) -> CheckedModel:
     """Load the file and probe it; ArtifactRefused with the reason at the first problem."""
     started = time.perf_counter()
-    estimator = load_trusted(path)
+    estimator = load_trusted(path, max_unpacked_bytes)
     labels = _labels(estimator)
-    _refuse_file_inputs(estimator)
+    refuse_unsafe_text_settings(estimator)
     predictor = SklearnPredictor.from_estimator(estimator)
     load_seconds = time.perf_counter() - started
     slowest = 0.0
@@ -95,8 +94,11 @@ def check(path: Path, probe_budget_seconds: float) -> CheckedModel:
         began = time.perf_counter()
         try:
             sentiment = predictor.predict(text)
-        except Exception as exc:  # noqa: BLE001  a model that fails on a probe is refused, with what it said
-            raise ArtifactRefused(f"it failed on the probe text {_shown(text)}: {_first_line(exc)}") from None
+        except Exception:  # a model that fails on a probe is refused; the log keeps what it raised
+            log.warning("an uploaded model failed on the probe text %r", text[:40], exc_info=True)
+            raise ArtifactRefused(
+                f"it raised an error on the probe text {_shown(text)}: it must label any text, however short or odd"
+            ) from None
         took = time.perf_counter() - began
         if sentiment.label not in LABELS:
             raise ArtifactRefused(f"it answered {sentiment.label!r} for the probe text {_shown(text)}")
@@ -120,6 +122,10 @@ def _labels(estimator: Any) -> tuple[str, ...]:
         shown = ", ".join(repr(value.item() if hasattr(value, "item") else value) for value in values)
         raise ArtifactRefused(f"its classes are {shown}: they must be among {', '.join(LABELS)}")
     return tuple(values)
+
+
+# Code and classes are shared by every model; following a function would walk into its module.
+_SHARED = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType)
 
 
 # Code and classes are shared by every model; following a function would walk into its module.
@@ -162,11 +168,6 @@ def memory_bytes(root: Any) -> int:
             pending.extend(obj.keys())
         pending.extend(gc.get_referents(obj))
     return total
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else "no reason given"
 
 
 def _ms(seconds: float) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from ..errors import PayloadTooLarge
 from ..extensions import db
 from ..models import utcnow
+from .archive import UNPACKED_FACTOR
 from .checks import check
 from .models import CHUNK_BYTES, Artifact
 from .store import PostgresArtifactStore
@@ -72,7 +73,7 @@ def store(upload: Received, limits: Limits) -> Artifact:
     artifact = db.session.get(Artifact, upload.sha256)
     if artifact is not None:  # these bytes were checked when they first came
         return artifact
-    checked = check(upload.path, limits.probe_budget_seconds)
+    checked = check(upload.path, limits.probe_budget_seconds, UNPACKED_FACTOR * limits.max_bytes)
     artifact = Artifact(
         sha256=upload.sha256,
         size_bytes=upload.size_bytes,

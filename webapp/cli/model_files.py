@@ -13,6 +13,7 @@ import click
 import skops.io
 from flask import current_app
 
+from ..artifacts.archive import UNPACKED_FACTOR
 from ..artifacts.checks import check
 from ..artifacts.service import Limits, received
 from ..artifacts.training import cross_set_accuracy, fit_text_pipeline
@@ -37,7 +38,8 @@ def register_with_file(fields: dict, path: Path, metrics: dict[str, float] | Non
         path.open("rb") as source,
         received(source, path.stat().st_size, limits().max_bytes, settings.instance_dir / "uploads") as upload,
     ):
-        check(upload.path, limits().probe_budget_seconds)  # refused: nothing registered
+        # Refused here, nothing is registered.
+        check(upload.path, limits().probe_budget_seconds, UNPACKED_FACTOR * limits().max_bytes)
         version = service.register_version(request, on_commit=publish_routing)
         version = service.attach_artifact(str(version.id), upload, limits(), current_app.extensions["artifact_cache"])
     if metrics:
