@@ -105,15 +105,22 @@ class PredictorCache:
         self._retry_seconds = retry_seconds
         self._by_key: dict[tuple[str, str], Predictor] = {}
         self._failed: dict[str, tuple[float, str]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the dict: held for a lookup or a copy, never during a load
+        self._building = threading.Lock()  # one build at a time, so two threads never load one file twice
 
     def get(self, entry: dict[str, Any]) -> Predictor:
         key = _key(entry)
         with self._lock:
             predictor = self._by_key.get(key)
+        if predictor is not None:
+            return predictor
+        with self._building:
+            with self._lock:
+                predictor = self._by_key.get(key)
             if predictor is None:
                 predictor = self._build(entry)
-                self._by_key[key] = predictor
+                with self._lock:
+                    self._by_key[key] = predictor
             return predictor
 
     def retain(self, config: RoutingConfig) -> None:
@@ -124,7 +131,8 @@ class PredictorCache:
                 del self._by_key[key]
 
     def loaded_artifacts(self) -> list[str]:
-        return sorted(artifact for algorithm, artifact in self._by_key if algorithm == SKLEARN)
+        with self._lock:
+            return sorted(artifact for algorithm, artifact in self._by_key if algorithm == SKLEARN)
 
     def artifact_paths(self) -> dict[str, str | None]:
         """sha256 -> how each loaded model is served: "linear-fast" or "generic" (webapp/inference)."""
@@ -152,7 +160,8 @@ class PredictorCache:
         try:
             predictor = load_predictor(self._artifacts, sha256)
         except Exception as exc:
-            message = f"{label}: its model file {sha256[:12]} could not be loaded ({str(exc).splitlines()[0]})"
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            message = f"{label}: its model file {sha256[:12]} could not be loaded ({reason})"
             self._failed[sha256] = (time.monotonic(), message)
             ARTIFACT_LOAD_FAILURES.inc()
             raise ModelUnavailable(message) from exc

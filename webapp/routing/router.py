@@ -47,6 +47,7 @@ class Router:
         self._table: RoutingTable | None = None
         self._owner_pid: int | None = None
         self._start_lock = threading.Lock()
+        self._applying = threading.Lock()
         self._stop = threading.Event()
         self._last_heal = 0.0
         self._last_success = 0.0
@@ -92,16 +93,20 @@ class Router:
 
     def _apply(self, config: RoutingConfig) -> None:
         # Every model the config names is loaded before it serves a request; a model that cannot be
-        # loaded leaves the previous table serving (ModelUnavailable, reported by status()).
-        try:
-            table = build_table(config, self._predictors)
-        except ModelUnavailable:
-            ROUTING_BEHIND.set(1)
-            raise
-        self._table = table
-        self._predictors.retain(config)
-        ROUTING_BEHIND.set(0)
-        observe_config_version(table.version)
+        # loaded leaves the previous table serving (ModelUnavailable, reported by status()). The
+        # watcher and a request thread (publish_from_database) may both apply: one at a time, so two
+        # loads never interleave. Versions are not compared: a restored database counts from lower
+        # again, and the watcher's next poll corrects a config applied out of order.
+        with self._applying:
+            try:
+                table = build_table(config, self._predictors)
+            except ModelUnavailable:
+                ROUTING_BEHIND.set(1)
+                raise
+            self._table = table
+            self._predictors.retain(config)
+            ROUTING_BEHIND.set(0)
+            observe_config_version(table.version)
 
     def status(self) -> dict[str, Any]:
         table = self._table
