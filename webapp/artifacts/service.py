@@ -21,7 +21,7 @@ from ..errors import PayloadTooLarge
 from ..extensions import db
 from ..models import utcnow
 from .archive import UNPACKED_FACTOR
-from .checks import check
+from .checks import CheckedModel, check
 from .models import CHUNK_BYTES, Artifact
 from .store import PostgresArtifactStore
 
@@ -65,15 +65,26 @@ def received(source: BinaryIO, length: int | None, max_bytes: int, directory: Pa
         yield Received(Path(spool.name), digest.hexdigest(), size)
 
 
-def store(upload: Received, limits: Limits) -> Artifact:
-    """The artifact for these bytes: the stored one, or a new one checked and written in the caller's
-    transaction (not committed)."""
+def checked_unless_stored(upload: Received, limits: Limits) -> CheckedModel | None:
+    """The check of a file not stored yet (None for bytes already stored, checked when they first came).
+
+    It takes seconds and touches no database: callers run it before they take any lock.
+    """
+    if db.session.get(Artifact, upload.sha256) is not None:
+        return None
+    return check(upload.path, limits.probe_budget_seconds, UNPACKED_FACTOR * limits.max_bytes)
+
+
+def store(upload: Received, limits: Limits, checked: CheckedModel | None = None) -> Artifact:
+    """The artifact for these bytes: the stored one, or a new one (checked now unless `checked` is
+    given) written in the caller's transaction, not committed."""
     # Two uploads of the same new file at once (to two versions) would both insert it: one waits here.
     db.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(upload.sha256, 0))))
     artifact = db.session.get(Artifact, upload.sha256)
     if artifact is not None:  # these bytes were checked when they first came
         return artifact
-    checked = check(upload.path, limits.probe_budget_seconds, UNPACKED_FACTOR * limits.max_bytes)
+    if checked is None:
+        checked = check(upload.path, limits.probe_budget_seconds, UNPACKED_FACTOR * limits.max_bytes)
     artifact = Artifact(
         sha256=upload.sha256,
         size_bytes=upload.size_bytes,

@@ -20,6 +20,7 @@ from ..artifacts.training import cross_set_accuracy, fit_text_pipeline
 from ..inference import SKLEARN
 from ..models import ModelVersion
 from ..registry import service
+from ..registry.artifact_service import attach_artifact
 from ..registry.schemas import RegisterModel
 from .common import publish_routing, validated
 from .datasets import read_set, set_name
@@ -41,7 +42,7 @@ def register_with_file(fields: dict, path: Path, metrics: dict[str, float] | Non
         # Refused here, nothing is registered.
         check(upload.path, limits().probe_budget_seconds, UNPACKED_FACTOR * limits().max_bytes)
         version = service.register_version(request, on_commit=publish_routing)
-        version = service.attach_artifact(str(version.id), upload, limits(), current_app.extensions["artifact_cache"])
+        version = attach_artifact(str(version.id), upload, limits(), current_app.extensions["artifact_cache"])
     if metrics:
         version = service.set_metrics(str(version.id), metrics)
     return version

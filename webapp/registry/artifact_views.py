@@ -12,6 +12,7 @@ from ..contract import endpoint
 from ..errors import NotFound
 from ..http import json_response, parse_json
 from . import bp, service
+from .artifact_service import attach_artifact
 from .schemas import MetricsRequest, ModelVersionOut
 from .shapes import version_out
 
@@ -43,7 +44,7 @@ def upload_artifact(model_id: UUID):
         length = 0
     cache = current_app.extensions["artifact_cache"]
     with received(request.environ["wsgi.input"], length, limits.max_bytes, settings.instance_dir / "uploads") as body:
-        version = service.attach_artifact(str(model_id), body, limits, cache)
+        version = attach_artifact(str(model_id), body, limits, cache)
     return json_response(version_out(version))
 
 

@@ -16,9 +16,6 @@ from decimal import Decimal
 from pydantic import ValidationError
 from sqlalchemy import func, select, update
 
-from ..artifacts.cache import ArtifactCache
-from ..artifacts.service import Limits, Received
-from ..artifacts.service import store as store_artifact
 from ..audit.trail import record
 from ..errors import Conflict, NotFound, ValidationFailed, validation_details
 from ..experiments.epochs import record_splits
@@ -234,38 +231,9 @@ def require_model(version: ModelVersion) -> None:
         )
 
 
-def attach_artifact(model_id: str, upload: Received, limits: Limits, cache: ArtifactCache) -> ModelVersion:
-    """Give a sklearn version its model file. The same bytes again change nothing; other bytes for a
-    version that has one are 409, as artifacts never change (a new model is a new version)."""
-    version = _locked(model_id)
-    if version.artifact_sha256 == upload.sha256:
-        db.session.rollback()
-        return version
-    if version.algorithm != SKLEARN:
-        raise Conflict(
-            f"model {version.name!r} version {version.version!r} uses {version.algorithm}, which takes no model "
-            f"file; register a version with algorithm {SKLEARN!r} for a trained model"
-        )
-    if version.status == "archived":
-        raise Conflict(f"model {version.name!r} version {version.version!r} is archived")
-    if version.artifact_sha256 is not None:
-        raise Conflict(
-            f"model {version.name!r} version {version.version!r} already has a model file, and it never changes: "
-            "register a new version for a new model",
-            {"sha256": version.artifact_sha256, "uploaded_sha256": upload.sha256},
-        )
-    store_artifact(upload, limits)
-    version.artifact_sha256 = upload.sha256
-    record("artifact", version.name, version.id, None, {"sha256": upload.sha256, "size_bytes": upload.size_bytes})
-    db.session.commit()
-    db.session.refresh(version)
-    cache.keep(upload.sha256, upload.path)  # this host need not fetch back what it just checked
-    return version
-
-
 def set_metrics(model_id: str, metrics: dict[str, float]) -> ModelVersion:
     """Add offline metrics to a version (a name given again takes the new value); audited."""
-    version = _locked(model_id)
+    version = locked_version(model_id)
     before = dict(version.metrics or {})
     version.metrics = {**before, **metrics}
     record("metrics", version.name, version.id, before, version.metrics)
@@ -273,7 +241,7 @@ def set_metrics(model_id: str, metrics: dict[str, float]) -> ModelVersion:
     return version
 
 
-def _locked(model_id: str) -> ModelVersion:
+def locked_version(model_id: str) -> ModelVersion:
     # Two uploads for one version at once: the second waits here, then sees the first's artifact.
     version = get_version(model_id)
     db.session.execute(select(ModelVersion.id).where(ModelVersion.id == version.id).with_for_update())
