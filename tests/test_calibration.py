@@ -6,16 +6,18 @@ refresh folds the bins incrementally from the real prediction log and feedback t
 
 from __future__ import annotations
 
+import importlib.util
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from tests.api import two_versions
 from tests.records import log_record, refresh_settled
+from tests.support import ROOT
 from webapp.experiments.models import CalibrationBin
 from webapp.extensions import db
 from webapp.feedback.ingest import write_feedback_batch
@@ -75,6 +77,14 @@ def feedback(prediction_id: str, label: str) -> dict:
     return {"prediction_id": prediction_id, "label": label, "reward": None, "received_at": at}
 
 
+def migration_backfill() -> str:
+    path = ROOT / "migrations" / "versions" / "0015_calibration_bins.py"
+    spec = importlib.util.spec_from_file_location("calibration_migration", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.BACKFILL
+
+
 def stored_bins() -> dict[int, tuple[int, int, Decimal]]:
     db.session.expire_all()
     rows = db.session.scalars(select(CalibrationBin).where(CalibrationBin.model_id == uuid.UUID(MODEL)))
@@ -100,6 +110,12 @@ def test_the_refresh_folds_each_labelled_prediction_into_its_confidence_bin(app)
         incremental = stored_bins()
         rebuild_stats()
         refresh_settled()
+        assert stored_bins() == incremental
+
+        # The migration that added the bins fills them from what was counted before it, the same way.
+        db.session.execute(CalibrationBin.__table__.delete())
+        db.session.execute(text(migration_backfill()))
+        db.session.commit()
         assert stored_bins() == incremental
 
 

@@ -5,7 +5,7 @@ before the rollout moves to them; `waiting_for` is "approval" while it holds at 
 
 Revision ID: 0012_rollout_gates
 Revises: 0011_artifacts
-Create Date: 2026-12-07
+Create Date: 2026-12-06
 """
 
 import sqlalchemy as sa
