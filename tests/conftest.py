@@ -120,6 +120,7 @@ def worker_env(
         "CELERY_BROKER_URL": broker_url,
         "INSTANCE_DIR": str(tmp_path_factory.mktemp("worker")),
         "STATS_REFRESH_SECONDS": "3600",  # tests refresh on demand, not on a schedule
+        "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "true",  # the tests' webhook receivers listen on 127.0.0.1
     }
 
 

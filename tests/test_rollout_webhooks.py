@@ -13,7 +13,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from tests.api import activate, register
 from tests.apps import make_settings, shutdown
@@ -22,6 +22,7 @@ from tests.support import free_port, wait_for
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import utcnow
+from webapp.rollouts.delivery import DeliveryFailed, _claim, deliver
 from webapp.rollouts.models import WebhookDelivery
 
 SECRET = "hook-secret-8c1f2e7a"
@@ -116,7 +117,8 @@ def test_every_transition_is_posted_signed_by_the_worker(app, client, versions, 
     assert [(d["event"], d["status"], d["attempts"]) for d in body["webhooks"][0]["deliveries"]] == [
         (event, "delivered", 1) for event in ("started", "gate", "promoted", "step", "completed")
     ]
-    assert body["webhooks"][0]["url"] == receiver.url
+    # The receiver's path (where a Slack-style hook keeps its token) is not shown to the read scope.
+    assert body["webhooks"][0]["url"] == receiver.url.removesuffix("/hooks/rollouts") + "/…"
     listed = client.get("/models/sentiment/rollouts").get_json()
     assert SECRET not in json.dumps(body) + json.dumps(listed)  # never returned
     assert SECRET not in "".join(celery_worker.output)  # never logged by the worker
@@ -194,3 +196,35 @@ def test_a_rollout_without_webhooks_shows_none_and_queues_nothing(app, client, v
     assert response.get_json()["webhooks"] == []
     with app.app_context():
         assert db.session.query(WebhookDelivery).count() == 0
+
+
+def test_a_delivery_to_a_private_address_is_refused_unless_allowed(client, versions, receiver, brokerless):
+    """Without WEBHOOK_ALLOW_PRIVATE_ADDRESSES a webhook cannot make the worker reach inside the network."""
+    rollout = start(brokerless.test_client(), receiver.url)  # no task sent: only this test attempts it
+    with brokerless.app_context():
+        [delivery_id] = db.session.scalars(select(WebhookDelivery.id)).all()
+        with pytest.raises(DeliveryFailed):
+            deliver(delivery_id)  # this app's settings: the default, private addresses refused
+    assert receiver.received == []
+    [delivery] = deliveries(client, rollout["id"])
+    assert delivery["status"] == "pending" and "private, loopback or link-local" in delivery["last_error"]
+
+
+def test_a_sweep_never_posts_a_delivery_another_attempt_has_claimed(
+    app, client, versions, receiver, brokerless, tmp_path
+):
+    allowed = create_app(make_settings(tmp_path / "allowed", DATABASE_URL=app.extensions["settings"].database_url,
+                                       WEBHOOK_ALLOW_PRIVATE_ADDRESSES=True))  # fmt: skip
+    try:
+        rollout = start(brokerless.test_client(), receiver.url)  # no task sent: only this test attempts it
+        with allowed.app_context():
+            [delivery_id] = db.session.scalars(select(WebhookDelivery.id)).all()
+            db.session.execute(update(WebhookDelivery).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+            db.session.commit()
+            # The sweep found it due; then a retry claimed it and is posting it (still pending).
+            assert _claim(delivery_id, due_only=False) is not None
+            assert deliver(delivery_id, due_only=True) == "skipped"
+        assert receiver.received == []
+        assert [(d["status"], d["attempts"]) for d in deliveries(client, rollout["id"])] == [("pending", 1)]
+    finally:
+        shutdown(allowed)

@@ -143,6 +143,10 @@ class Settings(BaseSettings):
     # Longest one probe text may take when an uploaded model is checked: past it the file is refused.
     artifact_probe_budget_ms: float = Field(100.0, gt=0, alias="ARTIFACT_PROBE_BUDGET_MS")
 
+    # Webhooks may be delivered to loopback, private and link-local addresses (tests, a receiver on
+    # the same private network). Off: a webhook URL cannot make the worker reach inside the network.
+    webhook_allow_private_addresses: bool = Field(False, alias="WEBHOOK_ALLOW_PRIVATE_ADDRESSES")
+
     admin_api_keys: KeyList = Field(frozenset(), alias="ADMIN_API_KEYS")
     predict_api_keys: KeyList = Field(frozenset(), alias="PREDICT_API_KEYS")
     read_api_keys: KeyList = Field(frozenset(), alias="READ_API_KEYS")

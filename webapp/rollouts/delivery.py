@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
+import socket
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import requests
+from flask import current_app
 from sqlalchemy import select
 
 from ..extensions import db
@@ -61,12 +65,16 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def deliver(delivery_id: int) -> str:
-    """One attempt at one delivery: "delivered", "failed" (attempts used up), "skipped"; DeliveryFailed to retry."""
-    claim = _claim(delivery_id)
+def deliver(delivery_id: int, *, due_only: bool = False) -> str:
+    """One attempt at one delivery: "delivered", "failed" (attempts used up), "skipped"; DeliveryFailed to retry.
+
+    `due_only` (the sweep): only if no attempt has claimed it since it was found due, so a sweep and a
+    retry, or two sweeps, never post it twice.
+    """
+    claim = _claim(delivery_id, due_only)
     if claim is None:
         return "skipped"  # delivered or given up already, or another attempt holds it right now
-    error = _post(claim)
+    error = refused_destination(claim.url) or _post(claim)
     final = error is not None and claim.attempts >= MAX_ATTEMPTS
     _record(delivery_id, error, final)
     if error is None:
@@ -91,19 +99,22 @@ def sweep_deliveries() -> dict[str, int]:
     counts = {"delivered": 0, "failed": 0, "skipped": 0, "retrying": 0}
     for delivery_id in due:
         try:
-            counts[deliver(delivery_id)] += 1
+            counts[deliver(delivery_id, due_only=True)] += 1
         except DeliveryFailed:
             counts["retrying"] += 1  # the next sweep tries again once next_attempt_at has passed
     return counts
 
 
-def _claim(delivery_id: int) -> Claim | None:
-    row = db.session.execute(
+def _claim(delivery_id: int, due_only: bool) -> Claim | None:
+    query = (
         select(WebhookDelivery, RolloutWebhook)
         .join(RolloutWebhook, RolloutWebhook.id == WebhookDelivery.webhook_id)
         .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == "pending")
         .with_for_update(of=WebhookDelivery, skip_locked=True)
-    ).one_or_none()
+    )
+    if due_only:
+        query = query.where(WebhookDelivery.next_attempt_at <= utcnow())
+    row = db.session.execute(query).one_or_none()
     if row is None:
         db.session.rollback()
         return None
@@ -134,6 +145,28 @@ def _post(claim: Claim) -> str | None:
     if 200 <= answer.status_code < 300:
         return None
     return f"the receiver answered {answer.status_code}"
+
+
+def refused_destination(url: str) -> str | None:
+    """Why the worker will not connect to this URL's host, or None.
+
+    Every address the host resolves to must be public, unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
+    a rollout's webhook must not make the worker reach a metadata service or an internal port.
+    The name is resolved again when requests connects; a DNS answer that changes in between is
+    the one case left (docs/rollouts.md).
+    """
+    if current_app.extensions["settings"].webhook_allow_private_addresses:
+        return None
+    parts = urlsplit(url)
+    try:
+        found = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    except (OSError, UnicodeError):
+        return "its host name does not resolve"
+    for *_, sockaddr in found:
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+        if not address.is_global:
+            return "its host is a private, loopback or link-local address, where deliveries are not sent"
+    return None
 
 
 def _record(delivery_id: int, error: str | None, final: bool) -> None:

@@ -134,4 +134,11 @@ def webhooks_out(rollout_id: int) -> list[dict]:
             {"event": d.event, "status": d.status, "attempts": d.attempts, "last_error": d.last_error,
              "delivered_at": d.delivered_at}
         )  # fmt: skip
-    return [{"url": hook.url, "deliveries": by_hook[hook.id]} for hook in hooks]
+    return [{"url": shown_url(hook.url), "deliveries": by_hook[hook.id]} for hook in hooks]
+
+
+def shown_url(url: str) -> str:
+    """The URL as GET /rollouts/<id> shows it: scheme and host only, since receivers often carry their
+    token in the path (a Slack hook does)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/…" if parts.path not in ("", "/") or parts.query else url
