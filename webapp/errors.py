@@ -169,6 +169,8 @@ def _where(loc: tuple, whole: str) -> tuple[str | None, str]:
     for part in loc:
         if isinstance(part, str) and _BRANCH.fullmatch(part):
             break
+        if isinstance(part, str) and " " in part:  # a tagged union's tag (no field name has a space)
+            continue
         parts.append(str(part))
     is_key = parts[-1:] == ["[key]"]
     field = ".".join(parts[:-1] if is_key else parts) or None

@@ -50,12 +50,16 @@ class GatedStep(RequestModel):
     )
 
 
+# Tags with a space: an error's field path leaves them out (webapp/errors.py), as no field has one.
+PLAIN_STEP, GATED_STEP = "plain step", "gated step"
+
+
 def _step_kind(value: object) -> str:
-    return "gated" if isinstance(value, dict | GatedStep) else "percent"
+    return GATED_STEP if isinstance(value, dict | GatedStep) else PLAIN_STEP
 
 
 Step = Annotated[
-    Annotated[Percent, Tag("percent")] | Annotated[GatedStep, Tag("gated")],
+    Annotated[Percent, Tag(PLAIN_STEP)] | Annotated[GatedStep, Tag(GATED_STEP)],
     Discriminator(_step_kind),
 ]
 
