@@ -17,6 +17,7 @@ from tests.http_client import call
 from tests.services import ThrowawayRabbit
 from tests.support import CeleryWorker, GunicornServer, free_port, wait_for
 from tests.traffic import PredictTraffic, missing_after, start_two_versions
+from webapp.config import Settings
 
 OUTAGE_SECONDS = 15
 
@@ -131,7 +132,9 @@ def test_beyond_the_spool_bound_every_record_is_either_spooled_or_counted_as_dro
             timeout=5,
             what=f"all {answered} answered predictions to be counted as spooled or dropped",
         )
-        for path in (Path(env["INSTANCE_DIR"]) / "spool").glob("*.jsonl"):  # one spool file per web process
+        spooled = list(Settings.from_env(env).spool_path.glob("*.jsonl"))  # one spool file per web process
+        assert spooled, "no spool file: the bound was never reached"
+        for path in spooled:
             kept = sum(json.loads(line)["count"] for line in path.read_text().splitlines())
             assert kept <= 100  # batches are kept or dropped whole, never past the bound
         assert counters["dropped"] > 0

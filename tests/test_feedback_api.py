@@ -150,7 +150,8 @@ def test_while_the_broker_is_down_feedback_waits_in_its_own_spool(postgres_url, 
         sent = record(label="neutral")
         assert app.test_client().post("/feedback", json=sent).status_code == 202
         app.extensions["feedback_buffer"].flush()
-        [spool_file] = (tmp_path / "spool" / "feedback").glob("*.jsonl")
+        spool = app.extensions["spool_dir"] / "feedback"  # this database's spool (SPOOL_DIR/<database>/feedback)
+        [spool_file] = spool.glob("*.jsonl")
         spooled_batch = json.loads(spool_file.read_text())["payload"]  # the envelope every stream sends
         assert spooled_batch["fields"] == list(FEEDBACK_FIELDS) and spooled_batch["count"] == 1
         assert csv_rows(spooled_batch["rows"])[0][0] == sent["prediction_id"]
@@ -164,6 +165,6 @@ def test_while_the_broker_is_down_feedback_waits_in_its_own_spool(postgres_url, 
         # This process's own count, read from Prometheus as well.
         assert after["feedback"]["this_process"]["spooled"] - before["feedback"]["this_process"]["spooled"] == 1
     finally:
-        for path in (tmp_path / "spool" / "feedback").glob("*.jsonl"):
+        for path in (app.extensions["spool_dir"] / "feedback").glob("*.jsonl"):
             path.unlink()  # never re-published to a shared broker
         shutdown(app)

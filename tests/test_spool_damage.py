@@ -291,6 +291,6 @@ def test_an_app_spools_under_its_byte_bound_setting(postgres_url, redis_url, tmp
         predict(client)
         app.extensions["log_buffer"].flush()
         assert stream_counts("prediction_logs")["dropped"] - dropped_before == 1
-        assert spool_backlog(tmp_path / "spool")["files"] == 0
+        assert spool_backlog(app.extensions["spool_dir"])["files"] == 0
     finally:
         shutdown(app)
