@@ -130,7 +130,9 @@ def test_a_failing_receiver_is_retried_with_backoff_until_it_answers(app, client
     rollout = start(client, receiver.url)
     wait_for(lambda: len(receiver.received) >= 1, timeout=30, what="the first attempt")
     first = wait_for(lambda: (d := deliveries(client, rollout["id"])[0])["last_error"] and d, timeout=10)
-    assert (first["status"], first["last_error"]) == ("pending", "the receiver answered 500"), first
+    # Full jitter can bring the first retry within a moment: the 503 may already be the last error.
+    assert first["status"] == "pending", first
+    assert (first["attempts"], first["last_error"]) in ((1, "the receiver answered 500"), (2, "the receiver answered 503"))
     done = wait_for(lambda: (d := deliveries(client, rollout["id"])[0])["status"] == "delivered" and d, timeout=60,
                     what="the delivery after two retries")  # fmt: skip
     assert (done["attempts"], done["last_error"]) == (3, None) and done["delivered_at"]
